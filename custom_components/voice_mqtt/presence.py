@@ -1,0 +1,90 @@
+"""Whether a voice device is online: the presence rules of protocol.md section 2.
+
+A pure state machine (no Home Assistant imports): time comes in as `now`, a
+monotonic number of seconds, so the rules are tested without clocks or loops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+DEFAULT_HEARTBEAT_TIMEOUT: Final = 45.0  # three missed 15 s heartbeats
+
+
+class Presence(StrEnum):
+    """What is known of a device's connection."""
+
+    UNKNOWN = "unknown"  # no evidence yet (e.g. restored from the registry)
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+@dataclass(slots=True)
+class PresenceTracker:
+    """The online/offline state of one device.
+
+    Online after an announce, a status other than offline, or a heartbeat;
+    offline after its Last Will, a status of offline, or silence longer than
+    the timeout. Live messages apply in the order they arrive. A retained
+    message is history: when it and the evidence already applied both carry
+    timestamps and it is the older, it is ignored, so a stale retained Last
+    Will cannot mark a live device offline. Without timestamps the later
+    arrival wins.
+    """
+
+    timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    presence: Presence = Presence.UNKNOWN
+    # Monotonic time after which silence means offline; None when not online.
+    deadline: float | None = None
+    # Newest timestamp among the evidence applied so far.
+    evidence_time: datetime | None = None
+    # While the broker connection is down silence proves nothing.
+    suspended: bool = False
+
+    def observe(
+        self,
+        online: bool,
+        *,
+        now: float,
+        timestamp: datetime | None = None,
+        retained: bool = False,
+    ) -> bool:
+        """Apply one piece of evidence; return True when presence changed."""
+        if (
+            retained
+            and timestamp is not None
+            and self.evidence_time is not None
+            and timestamp < self.evidence_time
+        ):
+            return False
+        if timestamp is not None and (
+            self.evidence_time is None or timestamp > self.evidence_time
+        ):
+            self.evidence_time = timestamp
+        self.deadline = now + self.timeout if online else None
+        return self._set(Presence.ONLINE if online else Presence.OFFLINE)
+
+    def expire(self, now: float) -> bool:
+        """Mark the device offline if it has been silent too long."""
+        if self.suspended or self.deadline is None or now < self.deadline:
+            return False
+        self.deadline = None
+        return self._set(Presence.OFFLINE)
+
+    def suspend(self) -> None:
+        """Stop the clock: no heartbeat can arrive while the broker is unreachable."""
+        self.suspended = True
+
+    def resume(self, now: float) -> None:
+        """Restart the clock with a full timeout once messages can flow again."""
+        self.suspended = False
+        if self.deadline is not None:
+            self.deadline = now + self.timeout
+
+    def _set(self, presence: Presence) -> bool:
+        changed = presence is not self.presence
+        self.presence = presence
+        return changed

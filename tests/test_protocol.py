@@ -1,0 +1,572 @@
+"""The pure protocol module: topics, identifiers, MACs and payloads."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+from datetime import UTC, datetime, timedelta, timezone
+import json
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.voice_mqtt import protocol
+from custom_components.voice_mqtt.protocol import (
+    MAX_PAYLOAD_BYTES,
+    Announce,
+    DeviceEvent,
+    DeviceStatus,
+    DeviceTopicType,
+    DisplayAction,
+    Heartbeat,
+    IdentifierError,
+    LastWill,
+    OverlayHint,
+    ProtocolError,
+    Rejection,
+    Response,
+    StateUpdate,
+    StreamChunk,
+    StreamComplete,
+    StreamStart,
+    ToolExecuted,
+    TopicScheme,
+    Transcript,
+    TranscriptStage,
+    VoiceType,
+    decode_object,
+    normalize_mac,
+    parse_device_message,
+    parse_device_payload,
+    parse_timestamp,
+    parse_voice_message,
+    parse_voice_payload,
+    validate_identifier,
+    validate_prefix,
+)
+
+V1 = TopicScheme()
+V0 = V1.legacy()
+PURE_MODULES = ("protocol.py", "presence.py", "conversation.py")
+PACKAGE = Path(protocol.__file__).parent
+
+# Identifiers that can be one topic level.
+ids = st.text(
+    alphabet=st.characters(
+        blacklist_characters="/+#", blacklist_categories=("Cc", "Cs")
+    ),
+    min_size=1,
+    max_size=128,
+)
+schemes = st.builds(
+    TopicScheme,
+    version=st.one_of(st.just(""), ids),
+    base=ids,
+    device_prefix=ids,
+)
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_modules_import_nothing_from_home_assistant(module: str) -> None:
+    tree = ast.parse((PACKAGE / module).read_text())
+    imported = {
+        name.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for name in node.names
+    } | {
+        node.module or ""
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    }
+    assert not {name for name in imported if name.startswith("homeassistant")}
+
+
+def test_protocol_has_no_relative_imports() -> None:
+    # The simulator loads protocol.py by path, without its package.
+    tree = ast.parse((PACKAGE / "protocol.py").read_text())
+    assert not [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level
+    ]
+
+
+# Identifiers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "empty"),
+        ("a" * 129, "too_long"),
+        ("a/b", "forbidden_character"),
+        ("a+b", "forbidden_character"),
+        ("a#", "forbidden_character"),
+        ("a\0b", "forbidden_character"),
+        ("tab\there", "forbidden_character"),
+        (42, "not_a_string"),
+    ],
+)
+def test_invalid_identifiers(value: object, reason: str) -> None:
+    with pytest.raises(IdentifierError) as err:
+        validate_identifier(value)
+    assert err.value.reason == reason
+
+
+@pytest.mark.parametrize("value", ["salon", "S_123", "a" * 128, "café", "VR 1"])
+def test_valid_identifiers(value: str) -> None:
+    assert validate_identifier(value) == value
+
+
+@pytest.mark.parametrize("value", ["home/devices", "devices", "a/b/c"])
+def test_valid_prefixes(value: str) -> None:
+    assert validate_prefix(value) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["", "/devices", "devices/", "a//b", "$SYS", "a/+", 3]
+)
+def test_invalid_prefixes(value: object) -> None:
+    with pytest.raises(IdentifierError):
+        validate_prefix(value)
+
+
+def test_empty_prefix_only_where_allowed() -> None:
+    assert validate_prefix("", allow_empty=True) == ""
+
+
+# MAC addresses -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "CC-BA-97-11-0E-84",
+        "cc:ba:97:11:0e:84",
+        "CC:BA:97:11:0E:84",
+        "ccba97110e84",
+        "ccba.9711.0e84",
+        "  cc-ba-97-11-0e-84 ",
+    ],
+)
+def test_mac_normalisation(value: str) -> None:
+    assert normalize_mac(value) == "cc:ba:97:11:0e:84"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "cc:ba:97:11:0e", "cc:ba-97:11:0e:84", "gg:ba:97:11:0e:84", "ccba97110e8"],
+)
+def test_malformed_macs(value: str) -> None:
+    with pytest.raises(ValueError, match="not a MAC"):
+        normalize_mac(value)
+
+
+@given(st.binary(min_size=6, max_size=6), st.sampled_from([":", "-", ""]))
+def test_mac_round_trip(raw: bytes, separator: str) -> None:
+    text = separator.join(f"{byte:02X}" for byte in raw)
+    normal = normalize_mac(text)
+    assert normal == ":".join(f"{byte:02x}" for byte in raw)
+    assert normalize_mac(normal) == normal
+
+
+# Topics --------------------------------------------------------------------------
+
+
+def test_default_topics() -> None:
+    assert V1.voice_filter == "v1/voice_assistant/room/+/session/+/#"
+    assert V0.voice_filter == "voice_assistant/room/+/session/+/#"
+    assert V1.room_filter("salon") == "v1/voice_assistant/room/salon/session/+/#"
+    assert (
+        V1.voice_topic("salon", "S1", VoiceType.STREAM_CHUNK)
+        == "v1/voice_assistant/room/salon/session/S1/response/stream/chunk"
+    )
+    assert V0.voice_topic("salon", "S1", VoiceType.STATE) == (
+        "voice_assistant/room/salon/session/S1/state"
+    )
+    assert V1.device_filter == "devices/+/+"
+    assert V1.announce_topic == "devices/discovery/announce"
+    assert V1.device_topic("VR_1", DeviceTopicType.LWT) == "devices/VR_1/lwt"
+    assert V1.device_topic("x", DeviceTopicType.ANNOUNCE) == V1.announce_topic
+    assert V1.device_command_topic("VR_1", "play") == "devices/VR_1/commands/play"
+    assert V1.session_command_topic("S_1", "play") == "sessions/S_1/commands/play"
+    assert V1.admin_snapshot_topic == "admin/devices/snapshot"
+    assert V1.admin_request_topic == "admin/request/snapshot"
+    assert V1.ws_start_topic("CC-BA-97-11-0E-84") == "xiaozhi/cc:ba:97:11:0e:84/down"
+    assert V1.validate() is V1
+    assert V0.is_legacy
+    assert not V1.is_legacy
+
+
+def test_topic_building_refuses_bad_ids() -> None:
+    with pytest.raises(IdentifierError):
+        V1.voice_topic("a/b", "S1", VoiceType.STATE)
+    with pytest.raises(IdentifierError):
+        V1.device_command_topic("VR_1", "#")
+    with pytest.raises(IdentifierError):
+        TopicScheme(device_prefix="a/+").validate()
+    with pytest.raises(IdentifierError):
+        TopicScheme(version="v/1").validate()
+
+
+@given(schemes, ids, ids, st.sampled_from(list(VoiceType)))
+def test_voice_topic_round_trip(
+    scheme: TopicScheme, room: str, session: str, message_type: VoiceType
+) -> None:
+    topic = scheme.voice_topic(room, session, message_type)
+    parsed = scheme.parse_voice_topic(topic)
+    assert (parsed.room_id, parsed.session_id, parsed.message_type) == (
+        room,
+        session,
+        message_type,
+    )
+
+
+@given(schemes, ids, st.sampled_from(list(DeviceTopicType)))
+def test_device_topic_round_trip(
+    scheme: TopicScheme, device: str, topic_type: DeviceTopicType
+) -> None:
+    parsed = scheme.parse_device_topic(scheme.device_topic(device, topic_type))
+    assert parsed.topic_type is topic_type
+    if topic_type is DeviceTopicType.ANNOUNCE:
+        assert parsed.device_id == ""
+    else:
+        assert parsed.device_id == device
+
+
+@pytest.mark.parametrize(
+    ("topic", "reason"),
+    [
+        ("v2/voice_assistant/room/a/session/b/state", Rejection.INVALID_TOPIC),
+        ("v1/voice_assistant/room/a/state", Rejection.INVALID_TOPIC),
+        ("v1/voice_assistant/room/a/sessions/b/state", Rejection.INVALID_TOPIC),
+        ("v1/voice_assistant/room/a/session/b/weather", Rejection.UNKNOWN_TYPE),
+        ("v1/voice_assistant/room/a/session/b/response/stream", Rejection.UNKNOWN_TYPE),
+        ("v1/voice_assistant/room//session/b/state", Rejection.INVALID_ID),
+        ("v1/voice_assistant/room/a/session/b\0/state", Rejection.INVALID_ID),
+    ],
+)
+def test_bad_voice_topics(topic: str, reason: Rejection) -> None:
+    with pytest.raises(ProtocolError) as err:
+        V1.parse_voice_topic(topic)
+    assert err.value.reason is reason
+
+
+def test_v0_topics_are_not_v1_topics() -> None:
+    with pytest.raises(ProtocolError):
+        V1.parse_voice_topic("voice_assistant/room/a/session/b/state")
+    assert V0.parse_voice_topic("voice_assistant/room/a/session/b/state").room_id == "a"
+
+
+@pytest.mark.parametrize(
+    ("topic", "reason"),
+    [
+        ("other/VR_1/status", Rejection.INVALID_TOPIC),
+        ("devices/VR_1/commands/play", Rejection.INVALID_TOPIC),
+        ("devices/VR_1", Rejection.INVALID_TOPIC),
+        ("devices/VR_1/battery", Rejection.UNKNOWN_TYPE),
+        ("devices/VR\x01/status", Rejection.INVALID_ID),
+        ("devices/" + "x" * 129 + "/status", Rejection.INVALID_ID),
+    ],
+)
+def test_bad_device_topics(topic: str, reason: Rejection) -> None:
+    with pytest.raises(ProtocolError) as err:
+        V1.parse_device_topic(topic)
+    assert err.value.reason is reason
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200), st.binary(max_size=300))
+def test_garbage_never_raises_anything_but_protocol_errors(
+    topic: str, payload: bytes
+) -> None:
+    for parse in (parse_voice_message, parse_device_message):
+        for scheme in (V1, V0):
+            with contextlib.suppress(ProtocolError):
+                parse(scheme, topic, payload)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+payload_objects = st.dictionaries(
+    st.sampled_from(
+        [
+            "state",
+            "text",
+            "sequence",
+            "confidence",
+            "chunk",
+            "type",
+            "data",
+            "tool_name",
+            "success",
+            "keep_open",
+            "timestamp",
+            "deviceId",
+            "status",
+            "positionMs",
+            "sessionId",
+            "name",
+        ]
+    ),
+    json_values,
+)
+
+
+@settings(max_examples=300)
+@given(
+    payload_objects,
+    st.sampled_from(list(VoiceType)),
+    st.sampled_from(list(DeviceTopicType)),
+)
+def test_wrong_types_never_escape(
+    data: dict[str, object], voice_type: VoiceType, device_type: DeviceTopicType
+) -> None:
+    raw = json.dumps(data)
+    for parse in (
+        lambda: parse_voice_payload(voice_type, raw),
+        lambda: parse_device_payload(device_type, raw),
+    ):
+        with contextlib.suppress(ProtocolError):
+            parse()
+
+
+# Payloads ---------------------------------------------------------------------------
+
+
+def voice(message_type: VoiceType, **fields: object) -> object:
+    return parse_voice_payload(message_type, json.dumps(fields).encode())
+
+
+def test_voice_payloads() -> None:
+    at = datetime(2023, 11, 29, 5, 9, 27, 890000, tzinfo=UTC)
+    ms = 1701234567890
+    assert voice(VoiceType.STATE, state="listening", timestamp=ms) == StateUpdate(
+        "listening", at
+    )
+    assert voice(VoiceType.TRANSCRIPT, text="turn on lights") == Transcript(
+        "turn on lights", TranscriptStage.FINAL
+    )
+    assert voice(
+        VoiceType.TRANSCRIPT_INTERIM, text="turn on", sequence=1
+    ) == Transcript("turn on", TranscriptStage.INTERIM, sequence=1)
+    assert voice(VoiceType.TRANSCRIPT_FINAL, text="x", confidence=0.85) == Transcript(
+        "x", TranscriptStage.FINAL, confidence=0.85
+    )
+    refined = voice(VoiceType.TRANSCRIPT_REFINED, text="X")
+    assert refined == Transcript("X", TranscriptStage.REFINED)
+    assert voice(VoiceType.RESPONSE, text="ok") == Response("ok")
+    assert voice(VoiceType.STREAM_START, timestamp=ms) == StreamStart(at)
+    assert voice(VoiceType.STREAM_CHUNK, chunk=" lights") == StreamChunk(" lights")
+    assert voice(VoiceType.STREAM_COMPLETE) == StreamComplete()
+    assert voice(
+        VoiceType.DISPLAY_ACTION, type="light_control", data={"room": "salon"}
+    ) == DisplayAction("light_control", {"room": "salon"})
+    assert voice(VoiceType.DISPLAY_ACTION, type="clock") == DisplayAction("clock", {})
+    assert voice(
+        VoiceType.TOOL_EXECUTED, tool_name="control_light", success=False
+    ) == ToolExecuted("control_light", False)
+    assert voice(VoiceType.OVERLAY_HINT, keep_open=True) == OverlayHint(True)
+
+
+def test_unknown_fields_are_ignored_and_floats_that_are_whole_are_ints() -> None:
+    assert voice(
+        VoiceType.TRANSCRIPT_INTERIM, text="a", sequence=2.0, extra={"x": 1}
+    ) == Transcript("a", TranscriptStage.INTERIM, sequence=2)
+
+
+@pytest.mark.parametrize(
+    ("message_type", "fields"),
+    [
+        (VoiceType.STATE, {}),
+        (VoiceType.STATE, {"state": ""}),
+        (VoiceType.STATE, {"state": 3}),
+        (VoiceType.TRANSCRIPT_FINAL, {"text": None}),
+        (VoiceType.TRANSCRIPT_FINAL, {"text": "a", "confidence": "high"}),
+        (VoiceType.TRANSCRIPT_FINAL, {"text": "a", "confidence": True}),
+        (VoiceType.TRANSCRIPT_INTERIM, {"text": "a", "sequence": 1.5}),
+        (VoiceType.TRANSCRIPT_INTERIM, {"text": "a", "sequence": "1"}),
+        (VoiceType.STREAM_CHUNK, {"chunk": 5}),
+        (VoiceType.DISPLAY_ACTION, {"type": "x", "data": [1]}),
+        (VoiceType.DISPLAY_ACTION, {"data": {}}),
+        (VoiceType.TOOL_EXECUTED, {"tool_name": "x", "success": "yes"}),
+        (VoiceType.OVERLAY_HINT, {"keep_open": 1}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": "yesterday"}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": True}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": -1}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": 1e20}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": [1]}),
+    ],
+)
+def test_wrong_fields_are_rejected(
+    message_type: VoiceType, fields: dict[str, object]
+) -> None:
+    with pytest.raises(ProtocolError) as err:
+        voice(message_type, **fields)
+    assert err.value.reason is Rejection.INVALID_FIELD
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{", Rejection.INVALID_JSON),
+        (b"\xff\xfe", Rejection.NOT_UTF8),
+        (b"[1, 2]", Rejection.NOT_AN_OBJECT),
+        (b'"text"', Rejection.NOT_AN_OBJECT),
+        (b'{"confidence": NaN}', Rejection.INVALID_JSON),
+        (b'{"a": Infinity}', Rejection.INVALID_JSON),
+        (b"[" * 100_000, Rejection.OVERSIZE),
+        (b"[" * 60_000, Rejection.INVALID_JSON),  # too deep: RecursionError
+        (b'{"a": ' + b"9" * 5000 + b"}", Rejection.INVALID_JSON),
+        (b" " * (MAX_PAYLOAD_BYTES + 1), Rejection.OVERSIZE),
+        ("é" * (MAX_PAYLOAD_BYTES // 2 + 1), Rejection.OVERSIZE),
+    ],
+)
+def test_undecodable_payloads(raw: bytes | str, reason: Rejection) -> None:
+    with pytest.raises(ProtocolError) as err:
+        decode_object(raw)
+    assert err.value.reason is reason
+
+
+@pytest.mark.parametrize("raw", [b"", b"  ", "", bytearray()])
+def test_empty_payload_clears(raw: bytes | str) -> None:
+    assert decode_object(raw) is None
+    assert parse_voice_payload(VoiceType.STATE, raw) is None
+    assert parse_device_payload(DeviceTopicType.LWT, raw) is None
+
+
+def test_timestamps() -> None:
+    assert parse_timestamp(None) is None
+    assert parse_timestamp(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_timestamp("2025-01-02T03:04:05Z") == datetime(
+        2025, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+    assert parse_timestamp("2025-01-02T05:04:05+02:00") == datetime(
+        2025, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+    # Naive ISO strings are taken as UTC.
+    assert parse_timestamp("2025-01-02T03:04:05") == datetime(
+        2025, 1, 2, 3, 4, 5, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="out of range"):
+        parse_timestamp("9999-12-31T23:59:59-05:00")
+    with pytest.raises(ValueError, match="out of range"):
+        parse_timestamp(float("inf"))
+
+
+@given(st.datetimes(timezones=st.just(UTC), min_value=datetime(1971, 1, 1)))  # noqa: DTZ001
+def test_timestamp_forms_agree(moment: datetime) -> None:
+    iso = parse_timestamp(moment.isoformat())
+    epoch = parse_timestamp(protocol.epoch_ms(moment))
+    assert iso == moment
+    assert epoch is not None
+    assert abs(epoch - moment) < timedelta(milliseconds=1)
+
+
+def test_device_payloads() -> None:
+    assert parse_device_payload(
+        DeviceTopicType.ANNOUNCE,
+        b'{"deviceId": "VR_1", "type": "vr", "name": "My VR", "timestamp": "2025-01-01T00:00:00Z"}',
+    ) == Announce("VR_1", "vr", "My VR", datetime(2025, 1, 1, tzinfo=UTC))
+    assert parse_device_payload(
+        DeviceTopicType.STATUS,
+        b'{"deviceId": "VR_1", "type": "vr", "status": "idle", "positionMs": 0, "sessionId": ""}',
+    ) == DeviceStatus("idle", "VR_1", "vr", 0, None)
+    assert parse_device_payload(
+        DeviceTopicType.STATUS, b'{"status": "playing", "sessionId": "S_1"}'
+    ) == DeviceStatus("playing", session_id="S_1")
+    assert parse_device_payload(DeviceTopicType.HEARTBEAT, b"{}") == Heartbeat()
+    assert parse_device_payload(
+        DeviceTopicType.EVENTS, b'{"type": "button", "id": 2}'
+    ) == DeviceEvent({"type": "button", "id": 2})
+    assert parse_device_payload(
+        DeviceTopicType.LWT, b'{"deviceId": "VR_1", "status": "offline"}'
+    ) == LastWill(False, "VR_1")
+    assert parse_device_payload(DeviceTopicType.LWT, b"{}") == LastWill(False)
+    assert parse_device_payload(
+        DeviceTopicType.LWT, b'{"status": "online"}'
+    ) == LastWill(True)
+
+
+@pytest.mark.parametrize(
+    ("topic_type", "raw", "reason"),
+    [
+        (DeviceTopicType.ANNOUNCE, b'{"type": "vr"}', Rejection.INVALID_FIELD),
+        (DeviceTopicType.ANNOUNCE, b'{"deviceId": "a/b"}', Rejection.INVALID_ID),
+        (DeviceTopicType.ANNOUNCE, b'{"deviceId": 7}', Rejection.INVALID_FIELD),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "positionMs": -1}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "sessionId": "#"}',
+            Rejection.INVALID_ID,
+        ),
+        (DeviceTopicType.STATUS, b"{}", Rejection.INVALID_FIELD),
+        (DeviceTopicType.HEARTBEAT, b'{"status": 1}', Rejection.INVALID_FIELD),
+    ],
+)
+def test_bad_device_payloads(
+    topic_type: DeviceTopicType, raw: bytes, reason: Rejection
+) -> None:
+    with pytest.raises(ProtocolError) as err:
+        parse_device_payload(topic_type, raw)
+    assert err.value.reason is reason
+
+
+def test_device_messages_take_the_topic_id() -> None:
+    message = parse_device_message(
+        V1, "devices/VR_1/status", b'{"deviceId": "VR_2", "status": "idle"}'
+    )
+    assert message is not None
+    assert (message.device_id, message.id_mismatch) == ("VR_1", True)
+    message = parse_device_message(V1, "devices/VR_1/heartbeat", b"{}")
+    assert message is not None
+    assert (message.device_id, message.id_mismatch) == ("VR_1", False)
+    message = parse_device_message(
+        V1, "devices/discovery/announce", b'{"deviceId": "VR_3"}'
+    )
+    assert message is not None
+    assert (message.device_id, message.topic_type) == ("VR_3", DeviceTopicType.ANNOUNCE)
+    assert parse_device_message(V1, "devices/VR_1/lwt", b"") is None
+
+
+def test_voice_messages() -> None:
+    message = parse_voice_message(
+        V0, "voice_assistant/room/salon/session/S1/state", '{"state": "idle"}'
+    )
+    assert message is not None
+    assert (message.room_id, message.session_id, message.payload) == (
+        "salon",
+        "S1",
+        StateUpdate("idle"),
+    )
+    assert (
+        parse_voice_message(V1, "v1/voice_assistant/room/a/session/b/state", b"")
+        is None
+    )
+
+
+def test_outbound_payloads() -> None:
+    moment = datetime(2025, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert protocol.ws_start_payload("wss://voice.example/ws", 3) == {
+        "type": "ws_start",
+        "wss": "wss://voice.example/ws",
+        "version": 3,
+    }
+    assert protocol.display_action_payload("clock", {"a": 1}, moment) == {
+        "type": "clock",
+        "data": {"a": 1},
+        "timestamp": 1735686000000,
+    }
+    assert protocol.encode({"a": "é", "b": [1]}) == '{"a":"é","b":[1]}'
