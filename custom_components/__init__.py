@@ -1,0 +1,1 @@
+"""Home Assistant custom integrations (a package so tests import ours first)."""

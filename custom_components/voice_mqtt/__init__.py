@@ -1,0 +1,46 @@
+"""Voice Assistant MQTT: an MQTT voice-assistant fleet in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.components import mqtt
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [Platform.BINARY_SENSOR]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (services come here, once for all entries)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> bool:
+    """Start a hub on Home Assistant's MQTT connection."""
+    if not await mqtt.async_wait_for_mqtt_client(hass):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="mqtt_not_ready"
+        )
+    hub = VoiceMqttHub(hass, entry)
+    entry.runtime_data = hub
+    entry.async_on_unload(hub.async_stop)
+    try:
+        await hub.async_start()
+    except HomeAssistantError as err:
+        # MQTT went away between the wait and the subscribe.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="mqtt_not_ready"
+        ) from err
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> bool:
+    """Unload platforms; the hub's own clean-up runs from async_on_unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

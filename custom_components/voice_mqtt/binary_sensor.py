@@ -1,0 +1,87 @@
+"""Binary sensors: broker connection, conversation activity, device connectivity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import VoiceMqttEntity, async_add_hub_entities
+from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
+
+# Entities only read the hub's models; nothing here does I/O.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceMqttBinarySensorDescription[ModelT](BinarySensorEntityDescription):
+    """How a binary sensor reads its model, and which changes it follows."""
+
+    aspects: tuple[str, ...]
+    is_on_fn: Callable[[ModelT], bool | None]
+    # The broker connection sensor must stay readable while the broker is away.
+    always_available: bool = False
+
+
+BRIDGE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[VoiceMqttHub], ...] = (
+    VoiceMqttBinarySensorDescription(
+        key="mqtt_connection",
+        translation_key="mqtt_connection",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.CONNECTION,),
+        is_on_fn=lambda hub: hub.connected,
+        always_available=True,
+    ),
+)
+
+
+class VoiceMqttBinarySensor[ModelT](VoiceMqttEntity[ModelT], BinarySensorEntity):
+    """A binary sensor of the bridge, a room or a device."""
+
+    entity_description: VoiceMqttBinarySensorDescription[ModelT]
+
+    def __init__(
+        self,
+        hub: VoiceMqttHub,
+        scope: Scope,
+        object_id: str,
+        model: ModelT,
+        description: VoiceMqttBinarySensorDescription[ModelT],
+    ) -> None:
+        """Bind the description to its model."""
+        super().__init__(hub, scope, object_id, model, description, description.aspects)
+
+    @property
+    def available(self) -> bool:
+        """Follow the broker connection, unless this sensor shows it."""
+        return self.entity_description.always_available or super().available
+
+    @property
+    def is_on(self) -> bool | None:
+        """Read the model."""
+        return self.entity_description.is_on_fn(self.model)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: VoiceMqttConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors of the bridge, and of rooms and devices as they come."""
+    async_add_hub_entities(
+        entry,
+        async_add_entities,
+        bridge=lambda hub: (
+            VoiceMqttBinarySensor(hub, Scope.BRIDGE, "", hub, description)
+            for description in BRIDGE_BINARY_SENSORS
+        ),
+    )

@@ -1,0 +1,260 @@
+"""Config flow: user, MQTT discovery, reconfigure (namespace) and options."""
+
+from __future__ import annotations
+
+from typing import Any, override
+
+from homeassistant.components import mqtt
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+    OptionsFlowWithReload,
+)
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
+import probatio
+
+from .const import (
+    CONF_ADMIN_PREFIX,
+    CONF_BASE,
+    CONF_DEVICE_PREFIX,
+    CONF_HEARTBEAT_TIMEOUT,
+    CONF_LEGACY_TOPICS,
+    CONF_QOS,
+    CONF_SESSION_PREFIX,
+    CONF_VERSION,
+    CONF_XIAOZHI_PREFIX,
+    DEFAULT_QOS,
+    DISCOVERY_TOPICS,
+    DOMAIN,
+    MAX_HEARTBEAT_TIMEOUT,
+    MIN_HEARTBEAT_TIMEOUT,
+)
+from .presence import DEFAULT_HEARTBEAT_TIMEOUT
+from .protocol import (
+    LEGACY_VERSION,
+    IdentifierError,
+    TopicScheme,
+    validate_identifier,
+    validate_prefix,
+)
+
+TITLE = "Voice Assistant MQTT"
+_PREFIX_FIELDS = (
+    CONF_BASE,
+    CONF_DEVICE_PREFIX,
+    CONF_SESSION_PREFIX,
+    CONF_ADMIN_PREFIX,
+    CONF_XIAOZHI_PREFIX,
+)
+_DEFAULTS = TopicScheme()
+
+
+def _scheme_from(data: dict[str, Any]) -> TopicScheme:
+    # A version left empty (the field omitted by the form) selects legacy v0.
+    return TopicScheme(
+        version=data.get(CONF_VERSION, LEGACY_VERSION).strip(),
+        base=data[CONF_BASE].strip(),
+        device_prefix=data[CONF_DEVICE_PREFIX].strip(),
+        session_prefix=data[CONF_SESSION_PREFIX].strip(),
+        admin_prefix=data[CONF_ADMIN_PREFIX].strip(),
+        xiaozhi_prefix=data[CONF_XIAOZHI_PREFIX].strip(),
+    )
+
+
+def _scheme_data(scheme: TopicScheme) -> dict[str, str]:
+    return {
+        CONF_VERSION: scheme.version,
+        CONF_BASE: scheme.base,
+        CONF_DEVICE_PREFIX: scheme.device_prefix,
+        CONF_SESSION_PREFIX: scheme.session_prefix,
+        CONF_ADMIN_PREFIX: scheme.admin_prefix,
+        CONF_XIAOZHI_PREFIX: scheme.xiaozhi_prefix,
+    }
+
+
+def _title(scheme: TopicScheme) -> str:
+    if scheme.voice_root == _DEFAULTS.voice_root:
+        return TITLE
+    return f"{TITLE} ({scheme.voice_root})"
+
+
+def _namespace_schema(values: dict[str, str]) -> probatio.Schema:
+    fields: dict[Any, Any] = {
+        # Optional with a suggestion, not a default: clearing the field must
+        # be able to select the legacy layout (no version level).
+        probatio.Optional(
+            CONF_VERSION, description={"suggested_value": values[CONF_VERSION]}
+        ): TextSelector(),
+    }
+    for key in _PREFIX_FIELDS:
+        fields[probatio.Required(key, default=values[key])] = TextSelector()
+    return probatio.Schema(fields)
+
+
+class VoiceMqttConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a voice fleet namespace."""
+
+    VERSION = 1
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the options flow."""
+        return VoiceMqttOptionsFlow()
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the namespace."""
+        if not await mqtt.async_wait_for_mqtt_client(self.hass):
+            return self.async_abort(reason="mqtt_not_configured")
+        errors: dict[str, str] = {}
+        values = _scheme_data(_DEFAULTS)
+        if user_input is not None:
+            values = {**values, CONF_VERSION: "", **user_input}
+            scheme, errors = self._validate(user_input)
+            if scheme is not None:
+                await self.async_set_unique_id(scheme.voice_root)
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=_title(scheme), data=_scheme_data(scheme)
+                )
+        return self.async_show_form(
+            step_id="user", data_schema=_namespace_schema(values), errors=errors
+        )
+
+    @override
+    async def async_step_mqtt(
+        self, discovery_info: MqttServiceInfo
+    ) -> ConfigFlowResult:
+        """Offer the default namespace when its traffic shows up."""
+        if discovery_info.subscribed_topic not in DISCOVERY_TOPICS:
+            return self.async_abort(reason="invalid_discovery_info")
+        await self.async_set_unique_id(_DEFAULTS.voice_root)
+        self._abort_if_unique_id_configured()
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Confirm the discovered fleet."""
+        if user_input is not None:
+            return self.async_create_entry(
+                title=_title(_DEFAULTS), data=_scheme_data(_DEFAULTS)
+            )
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            description_placeholders={"topic": _DEFAULTS.voice_root},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the namespace of an entry."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        values = {**_scheme_data(_DEFAULTS), **entry.data}
+        if user_input is not None:
+            values = {**values, CONF_VERSION: "", **user_input}
+            scheme, errors = self._validate(user_input, exclude=entry.entry_id)
+            if scheme is not None:
+                if scheme.voice_root != entry.unique_id:
+                    await self.async_set_unique_id(scheme.voice_root)
+                    self._abort_if_unique_id_configured()
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=scheme.voice_root,
+                    title=_title(scheme),
+                    data=_scheme_data(scheme),
+                )
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=_namespace_schema(values), errors=errors
+        )
+
+    def _validate(
+        self, user_input: dict[str, Any], exclude: str | None = None
+    ) -> tuple[TopicScheme | None, dict[str, str]]:
+        """Check every field; return the scheme or the errors by field."""
+        errors: dict[str, str] = {}
+        scheme = _scheme_from(user_input)
+        if scheme.version != LEGACY_VERSION:
+            try:
+                validate_identifier(scheme.version)
+            except IdentifierError:
+                errors[CONF_VERSION] = "invalid_version"
+        for key, value in _scheme_data(scheme).items():
+            if key == CONF_VERSION:
+                continue
+            try:
+                validate_prefix(value)
+            except IdentifierError:
+                errors[key] = "invalid_prefix"
+        if CONF_DEVICE_PREFIX not in errors and any(
+            entry.data.get(CONF_DEVICE_PREFIX) == scheme.device_prefix
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.entry_id != exclude
+        ):
+            # Two entries reading one device prefix would double every device.
+            errors[CONF_DEVICE_PREFIX] = "device_prefix_in_use"
+        return (None if errors else scheme), errors
+
+
+class VoiceMqttOptionsFlow(OptionsFlowWithReload):
+    """Migration mode, heartbeat timeout and publish QoS; reloads on change."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and store the options."""
+        if user_input is not None:
+            user_input[CONF_QOS] = int(user_input[CONF_QOS])
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_LEGACY_TOPICS,
+                    default=options.get(CONF_LEGACY_TOPICS, False),
+                ): BooleanSelector(),
+                probatio.Required(
+                    CONF_HEARTBEAT_TIMEOUT,
+                    default=options.get(
+                        CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_HEARTBEAT_TIMEOUT,
+                        max=MAX_HEARTBEAT_TIMEOUT,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                probatio.Required(
+                    CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=["0", "1", "2"],
+                        mode=SelectSelectorMode.DROPDOWN,
+                        translation_key=CONF_QOS,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

@@ -1,0 +1,29 @@
+"""Constants of the voice_mqtt integration."""
+
+from typing import Final
+
+DOMAIN: Final = "voice_mqtt"
+MANUFACTURER: Final = "voice_mqtt"
+
+# Namespace (config entry data; changed by the reconfigure flow).
+CONF_VERSION: Final = "version"
+CONF_BASE: Final = "base"
+CONF_DEVICE_PREFIX: Final = "device_prefix"
+CONF_SESSION_PREFIX: Final = "session_prefix"
+CONF_ADMIN_PREFIX: Final = "admin_prefix"
+CONF_XIAOZHI_PREFIX: Final = "xiaozhi_prefix"
+
+# Behaviour (config entry options).
+CONF_LEGACY_TOPICS: Final = "legacy_topics"
+CONF_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
+CONF_QOS: Final = "qos"
+CONF_ADMIN_SNAPSHOT: Final = "admin_snapshot"
+CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
+
+DEFAULT_QOS: Final = 1
+DEFAULT_STALE_DEVICE_DAYS: Final = 30
+MIN_HEARTBEAT_TIMEOUT: Final = 5
+MAX_HEARTBEAT_TIMEOUT: Final = 3600
+
+# Topics announced in manifest.json for MQTT discovery (the default namespace).
+DISCOVERY_TOPICS: Final = ("v1/voice_assistant/#", "devices/discovery/announce")

@@ -1,0 +1,26 @@
+"""Diagnostics: what the entry listens to and what it received or dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from .hub import VoiceMqttConfigEntry
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: VoiceMqttConfigEntry
+) -> dict[str, Any]:
+    """Return the namespace, options, subscriptions and message counts.
+
+    Nothing here is secret: topics and counters only, no payload content.
+    """
+    hub = entry.runtime_data
+    return {
+        "namespace": dict(entry.data),
+        "options": dict(entry.options),
+        "connected": hub.connected,
+        "subscriptions": list(hub.subscriptions),
+        "messages": hub.stats.as_dict(),
+    }
