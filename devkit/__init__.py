@@ -1,0 +1,1 @@
+"""Developer tooling: a local broker and a configured Home Assistant."""
