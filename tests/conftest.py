@@ -15,10 +15,14 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import (
+    HomeAssistantSnapshotExtension,
+)
 from pytest_homeassistant_custom_component.typing import (
     MqttMockHAClient,
     MqttMockPahoClient,
 )
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.voice_mqtt  # noqa: F401  (see the module docstring)
 from custom_components.voice_mqtt.const import DOMAIN
@@ -34,8 +38,21 @@ DEFAULT_DATA: dict[str, str] = {
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load integrations from custom_components."""
+def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
+    """Let Home Assistant load integrations from custom_components.
+
+    A test that records states needs the recorder before `hass` exists, so its
+    fixture is resolved first.
+    """
+    if "recorder_mock" in request.fixturenames:
+        request.getfixturevalue("recorder_mock")
+    request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots that know Home Assistant's types (ids and times become ANY)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture

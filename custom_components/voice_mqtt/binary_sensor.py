@@ -14,6 +14,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .conversation import Room, RoomAspect
 from .entity import VoiceMqttEntity, async_add_hub_entities
 from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
 
@@ -40,6 +41,16 @@ BRIDGE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[VoiceMqttHub], ...
         aspects=(BridgeAspect.CONNECTION,),
         is_on_fn=lambda hub: hub.connected,
         always_available=True,
+    ),
+)
+
+ROOM_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[Room], ...] = (
+    VoiceMqttBinarySensorDescription(
+        key="conversation_active",
+        translation_key="conversation_active",
+        aspects=(RoomAspect.STATE,),
+        # Unknown until the room's state is known; then on unless idle.
+        is_on_fn=lambda room: None if room.state is None else room.active,
     ),
 )
 
@@ -80,8 +91,12 @@ async def async_setup_entry(
     async_add_hub_entities(
         entry,
         async_add_entities,
-        bridge=lambda hub: (
+        bridge=lambda hub, _: (
             VoiceMqttBinarySensor(hub, Scope.BRIDGE, "", hub, description)
             for description in BRIDGE_BINARY_SENSORS
+        ),
+        room=lambda hub, room: (
+            VoiceMqttBinarySensor(hub, Scope.ROOM, room.room_id, room, description)
+            for description in ROOM_BINARY_SENSORS
         ),
     )

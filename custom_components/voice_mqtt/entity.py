@@ -8,12 +8,23 @@ from typing import TYPE_CHECKING
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .hub import BridgeAspect, Scope
+from .hub import BridgeAspect, Listener, Scope
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+    from .conversation import Room
     from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+
+# Home Assistant refuses states longer than this.
+MAX_STATE_LENGTH = 255
+
+
+def truncate_state(text: str | None) -> str | None:
+    """Cut a text to fit a state, marking the cut with an ellipsis."""
+    if text is None or len(text) <= MAX_STATE_LENGTH:
+        return text
+    return text[: MAX_STATE_LENGTH - 1] + "…"
 
 
 class VoiceMqttEntity[ModelT](Entity):
@@ -61,11 +72,11 @@ class VoiceMqttEntity[ModelT](Entity):
         for aspect in self._aspects:
             self.async_on_remove(
                 self.hub.async_listen(
-                    self.scope, self.object_id, aspect, self._handle_change
+                    self.scope, self.object_id, aspect, self._listener(aspect)
                 )
             )
-        if (Scope.BRIDGE, BridgeAspect.CONNECTION) not in (
-            (self.scope, aspect) for aspect in self._aspects
+        if not (
+            self.scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects
         ):
             self.async_on_remove(
                 self.hub.async_listen(
@@ -73,13 +84,12 @@ class VoiceMqttEntity[ModelT](Entity):
                 )
             )
 
-    @callback
-    def _handle_change(self) -> None:
-        """Show what changed; event entities fire instead."""
-        self.async_write_ha_state()
+    def _listener(self, aspect: str) -> Listener:
+        """Return what to run when aspect changes: show the new state."""
+        return self.async_write_ha_state
 
 
-type EntityFactory[ModelT] = Callable[[ModelT], Iterable[Entity]]
+type EntityFactory[ModelT] = Callable[[VoiceMqttHub, ModelT], Iterable[Entity]]
 
 
 @callback
@@ -88,8 +98,18 @@ def async_add_hub_entities(
     async_add_entities: AddConfigEntryEntitiesCallback,
     *,
     bridge: EntityFactory[VoiceMqttHub] | None = None,
+    room: EntityFactory[Room] | None = None,
 ) -> None:
-    """Add a platform's bridge entities now."""
+    """Add a platform's bridge entities now, and room entities as rooms appear."""
     hub = entry.runtime_data
     if bridge is not None:
-        async_add_entities(bridge(hub))
+        async_add_entities(bridge(hub, hub))
+    if room is not None:
+        room_factory = room
+
+        @callback
+        def add_room(new_room: Room) -> None:
+            # Made now, before the message that made the room is applied.
+            async_add_entities(list(room_factory(hub, new_room)))
+
+        entry.async_on_unload(hub.async_on_room_added(add_room))

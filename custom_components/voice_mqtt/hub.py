@@ -7,6 +7,7 @@ subscribe to MQTT themselves.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_ADMIN_PREFIX,
@@ -37,6 +39,7 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
+from .conversation import DuplicateFilter, Room, RoomAspect
 from .presence import DEFAULT_HEARTBEAT_TIMEOUT
 from .protocol import (
     DEFAULT_ADMIN_PREFIX,
@@ -60,6 +63,9 @@ _LOGGER = logging.getLogger(__name__)
 
 # Voice topics are QoS 1 by protocol; device topics mix 0 (heartbeats) and 1.
 _SUBSCRIBE_QOS = 1
+# A streamed answer is shown at most this often (4 writes a second per room):
+# every write fans out to listeners and the recorder.
+RESPONSE_WRITE_INTERVAL = 0.25
 
 type Listener = Callable[[], None]
 type VoiceMqttConfigEntry = ConfigEntry[VoiceMqttHub]
@@ -141,6 +147,12 @@ class MessageStats:
         }
 
 
+def room_name(room_id: str) -> str:
+    """Return a room id as people write it: `living_room` -> `Living room`."""
+    words = room_id.replace("_", " ").replace("-", " ").strip() or room_id
+    return words[0].upper() + words[1:]
+
+
 def _printable(topic: str) -> str:
     """Shorten a topic for a log line; it may be hostile."""
     return repr(topic[:200])
@@ -162,6 +174,12 @@ class VoiceMqttHub:
         self._logged_rejections: set[Rejection] = set()
         self._logged_unavailable = False
         self.bridge_device_id = ""
+        self.rooms: dict[str, Room] = {}
+        self._room_added: list[Callable[[Room], None]] = []
+        self._duplicates = DuplicateFilter() if self.settings.migration else None
+        self._response_written: dict[str, float] = {}
+        self._response_flushes: dict[str, asyncio.TimerHandle] = {}
+        self._sweep_timer: asyncio.TimerHandle | None = None
 
     # Life cycle -------------------------------------------------------------
 
@@ -194,11 +212,18 @@ class VoiceMqttHub:
 
     @callback
     def async_stop(self) -> None:
-        """Drop every subscription and listener."""
+        """Drop every subscription, timer and listener."""
         while self._unsubscribes:
             self._unsubscribes.pop()()
         self.subscriptions.clear()
         self._listeners.clear()
+        self._room_added.clear()
+        for handle in self._response_flushes.values():
+            handle.cancel()
+        self._response_flushes.clear()
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
 
     async def _async_subscribe(
         self, topic_filter: str, handler: Callable[[ReceiveMessage], None]
@@ -217,6 +242,15 @@ class VoiceMqttHub:
     def device_info(self, scope: Scope, object_id: str) -> DeviceInfo:
         """Return the registry entry of the bridge, a room or a voice device."""
         entry_id = self.entry.entry_id
+        if scope is Scope.ROOM:
+            return DeviceInfo(
+                identifiers={(DOMAIN, f"{entry_id}_room_{object_id}")},
+                translation_key="room",
+                translation_placeholders={"room": room_name(object_id)},
+                manufacturer=MANUFACTURER,
+                model="Voice room",
+                via_device_id=self.bridge_device_id,
+            )
         return DeviceInfo(
             identifiers={(DOMAIN, entry_id)},
             name=self.entry.title,
@@ -248,6 +282,100 @@ class VoiceMqttHub:
     def _notify(self, scope: Scope, object_id: str, aspect: str) -> None:
         for listener in tuple(self._listeners.get((scope, object_id, aspect), ())):
             listener()
+
+    @callback
+    def async_on_room_added(self, callback_: Callable[[Room], None]) -> CALLBACK_TYPE:
+        """Call back for every room known now and every room heard later."""
+        self._room_added.append(callback_)
+        for room in tuple(self.rooms.values()):
+            callback_(room)
+
+        @callback
+        def remove() -> None:
+            if callback_ in self._room_added:
+                self._room_added.remove(callback_)
+
+        return remove
+
+    # Rooms ------------------------------------------------------------------
+
+    def _room(self, room_id: str) -> Room:
+        if (room := self.rooms.get(room_id)) is None:
+            room = self.rooms[room_id] = Room(room_id)
+            for callback_ in tuple(self._room_added):
+                callback_(room)
+        return room
+
+    @callback
+    def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
+        for aspect in changes:
+            if aspect is RoomAspect.RESPONSE:
+                self._notify_response(room)
+            else:
+                self._notify(Scope.ROOM, room.room_id, aspect)
+        if room.deadline is not None:
+            self._schedule_sweep(room.deadline)
+
+    @callback
+    def _notify_response(self, room: Room) -> None:
+        """Show a streamed answer at most every RESPONSE_WRITE_INTERVAL.
+
+        The first chunk shows at once; later ones are gathered until the
+        interval has passed. The end of a stream shows at once, exactly.
+        """
+        room_id = room.room_id
+        now = self.hass.loop.time()
+        if room.response is None or not room.response.streaming:
+            if (pending := self._response_flushes.pop(room_id, None)) is not None:
+                pending.cancel()
+        elif room_id in self._response_flushes:
+            return
+        elif (
+            last := self._response_written.get(room_id)
+        ) is not None and now - last < RESPONSE_WRITE_INTERVAL:
+            self._response_flushes[room_id] = self.hass.loop.call_at(
+                last + RESPONSE_WRITE_INTERVAL, self._flush_response, room_id
+            )
+            return
+        self._response_written[room_id] = now
+        self._notify(Scope.ROOM, room_id, RoomAspect.RESPONSE)
+
+    @callback
+    def _flush_response(self, room_id: str) -> None:
+        del self._response_flushes[room_id]
+        self._response_written[room_id] = self.hass.loop.time()
+        self._notify(Scope.ROOM, room_id, RoomAspect.RESPONSE)
+
+    # Timeouts ---------------------------------------------------------------
+
+    @callback
+    def _schedule_sweep(self, deadline: float) -> None:
+        """Make sure a sweep runs by deadline; one timer serves every model.
+
+        Deadlines only move later as messages arrive, so most calls find the
+        timer already early enough and cost a comparison.
+        """
+        if self._sweep_timer is not None:
+            if self._sweep_timer.when() <= deadline:
+                return
+            self._sweep_timer.cancel()
+        self._sweep_timer = self.hass.loop.call_at(deadline, self._sweep)
+
+    @callback
+    def _sweep(self) -> None:
+        self._sweep_timer = None
+        now = self.hass.loop.time()
+        at = dt_util.utcnow()
+        upcoming: list[float] = []
+        for room in tuple(self.rooms.values()):
+            if room.deadline is None:
+                continue
+            if changes := room.expire(now, at):
+                self._room_changed(room, changes)
+            if room.deadline is not None:
+                upcoming.append(room.deadline)
+        if upcoming:
+            self._schedule_sweep(min(upcoming))
 
     # Connection -------------------------------------------------------------
 
@@ -286,6 +414,28 @@ class VoiceMqttHub:
             if message is None:
                 self.stats.cleared += 1
                 return
+            now = self.hass.loop.time()
+            if self._duplicates is not None and self._duplicates.is_duplicate(
+                layout,
+                (
+                    message.room_id,
+                    message.session_id,
+                    message.message_type,
+                    bytes(msg.payload)
+                    if isinstance(msg.payload, bytearray)
+                    else msg.payload,
+                ),
+                now,
+            ):
+                self.stats.duplicates += 1
+                return
+            room = self._room(message.room_id)
+            self._room_changed(
+                room,
+                room.apply(
+                    message, now=now, received=dt_util.utcnow(), retained=msg.retain
+                ),
+            )
 
         return handle
 

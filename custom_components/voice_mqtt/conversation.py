@@ -1,0 +1,358 @@
+"""What a room's voice sessions add up to: the rules of protocol.md section 1.
+
+Pure Python (no Home Assistant imports). A Room takes parsed messages and says
+which aspects changed, so the hub can wake only the entities concerned.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from .protocol import (
+    DisplayAction,
+    Layout,
+    OverlayHint,
+    Response,
+    StateUpdate,
+    StreamChunk,
+    StreamComplete,
+    StreamStart,
+    ToolExecuted,
+    Transcript,
+    TranscriptStage,
+    VoiceMessage,
+)
+
+IDLE: Final = "idle"
+KNOWN_STATES: Final = (
+    "idle",
+    "wake_detected",
+    "listening",
+    "processing",
+    "responding",
+    "error",
+)
+# A session that says nothing for this long is over, whatever it last said.
+QUIET_TIMEOUT: Final = 60.0
+# An assembled answer stops growing here; far beyond any real answer.
+MAX_RESPONSE_CHARS: Final = 64 * 1024
+# Sessions that ended are remembered so a late message cannot revive them.
+_REMEMBERED_SESSIONS: Final = 32
+
+_STAGE_RANK: Final = {
+    TranscriptStage.INTERIM: 0,
+    TranscriptStage.FINAL: 1,
+    TranscriptStage.REFINED: 2,
+}
+
+
+class RoomAspect(StrEnum):
+    """A part of a room that entities show; what a change notifies."""
+
+    STATE = "state"
+    TRANSCRIPT = "transcript"
+    RESPONSE = "response"
+    DISPLAY_ACTION = "display_action"
+    OVERLAY = "overlay"
+    TOOL_EXECUTED = "tool_executed"
+
+
+@dataclass(slots=True)
+class TranscriptState:
+    """The latest utterance of the room."""
+
+    session_id: str
+    text: str
+    stage: TranscriptStage
+    sequence: int | None = None
+    confidence: float | None = None
+    timestamp: datetime | None = None
+
+
+@dataclass(slots=True)
+class ResponseState:
+    """The latest answer of the room, whole or still streaming."""
+
+    session_id: str
+    streaming: bool = False
+    truncated: bool = False
+    parts: list[str] = field(default_factory=list)
+    length: int = 0
+
+    @property
+    def text(self) -> str:
+        """Return the answer so far."""
+        if len(self.parts) > 1:
+            # Join once; later reads and appends start from the joined text.
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    def append(self, text: str) -> None:
+        """Add text, stopping at MAX_RESPONSE_CHARS."""
+        room = MAX_RESPONSE_CHARS - self.length
+        if len(text) > room:
+            text = text[:room]
+            self.truncated = True
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent:
+    """A display action or tool run, as an event entity fires it."""
+
+    session_id: str
+    attributes: dict[str, Any]
+    timestamp: datetime | None
+    retained: bool
+    success: bool = True
+
+
+@dataclass(slots=True)
+class Room:
+    """One physical room and the state of its latest voice session."""
+
+    room_id: str
+    session_id: str | None = None
+    state: str | None = None
+    state_changed: datetime | None = None
+    transcript: TranscriptState | None = None
+    response: ResponseState | None = None
+    display_action: RoomEvent | None = None
+    tool_executed: RoomEvent | None = None
+    keep_open: bool | None = None
+    # Monotonic time at which a quiet, unfinished session is ended.
+    deadline: float | None = None
+    # Newest message timestamp of the current session.
+    session_time: datetime | None = None
+    _ended_sessions: deque[str] = field(
+        default_factory=lambda: deque(maxlen=_REMEMBERED_SESSIONS)
+    )
+
+    @property
+    def active(self) -> bool:
+        """Tell whether a conversation is going on (not idle, not unknown)."""
+        return self.state is not None and self.state != IDLE
+
+    def apply(
+        self,
+        message: VoiceMessage,
+        *,
+        now: float,
+        received: datetime,
+        retained: bool = False,
+    ) -> set[RoomAspect]:
+        """Apply one message; return the aspects that changed."""
+        payload = message.payload
+        # Display actions and tool runs happened, whichever session they belong to.
+        if isinstance(payload, DisplayAction):
+            self.display_action = RoomEvent(
+                message.session_id,
+                {"type": payload.action_type, "data": payload.data},
+                payload.timestamp,
+                retained,
+            )
+            changes = {RoomAspect.DISPLAY_ACTION}
+        elif isinstance(payload, ToolExecuted):
+            self.tool_executed = RoomEvent(
+                message.session_id,
+                {"tool_name": payload.tool_name, "success": payload.success},
+                payload.timestamp,
+                retained,
+                payload.success,
+            )
+            changes = {RoomAspect.TOOL_EXECUTED}
+        else:
+            changes = set()
+        switched = self._follow_session(message.session_id, payload.timestamp)
+        if switched is None:
+            return changes
+        changes |= switched
+        if payload.timestamp is not None and (
+            self.session_time is None or payload.timestamp > self.session_time
+        ):
+            self.session_time = payload.timestamp
+        match payload:
+            case StateUpdate():
+                if payload.state != self.state:
+                    self.state = payload.state
+                    self.state_changed = payload.timestamp or received
+                    changes.add(RoomAspect.STATE)
+            case Transcript():
+                if self._apply_transcript(message.session_id, payload):
+                    changes.add(RoomAspect.TRANSCRIPT)
+            case Response():
+                self.response = ResponseState(message.session_id)
+                self.response.append(payload.text)
+                changes.add(RoomAspect.RESPONSE)
+            case StreamStart():
+                self.response = ResponseState(message.session_id, streaming=True)
+                changes.add(RoomAspect.RESPONSE)
+            case StreamChunk():
+                response = self.response
+                if (
+                    response is None
+                    or not response.streaming
+                    or response.session_id != message.session_id
+                ):
+                    # The start was before we listened: begin where we joined.
+                    response = self.response = ResponseState(
+                        message.session_id, streaming=True
+                    )
+                response.append(payload.chunk)
+                changes.add(RoomAspect.RESPONSE)
+            case StreamComplete():
+                if self._stop_streaming():
+                    changes.add(RoomAspect.RESPONSE)
+            case OverlayHint():
+                if payload.keep_open != self.keep_open:
+                    self.keep_open = payload.keep_open
+                    changes.add(RoomAspect.OVERLAY)
+            case _:
+                pass  # events were handled above
+        self._refresh_deadline(now)
+        return changes
+
+    def expire(self, now: float, at: datetime) -> set[RoomAspect]:
+        """End a session that went quiet before finishing; return what changed."""
+        if self.deadline is None or now < self.deadline:
+            return set()
+        self.deadline = None
+        changes = set()
+        if self.active:
+            self.state = IDLE
+            self.state_changed = at
+            changes.add(RoomAspect.STATE)
+        if self._stop_streaming():
+            changes.add(RoomAspect.RESPONSE)
+        return changes
+
+    def _follow_session(
+        self, session_id: str, timestamp: datetime | None
+    ) -> set[RoomAspect] | None:
+        """Make session_id current if it is the latest; None if it is not."""
+        if session_id == self.session_id:
+            return set()
+        if session_id in self._ended_sessions:
+            return None
+        if (
+            timestamp is not None
+            and self.session_time is not None
+            and timestamp < self.session_time
+        ):
+            # An older session heard late (e.g. retained messages on restart).
+            self._ended_sessions.append(session_id)
+            return None
+        if self.session_id is not None:
+            self._ended_sessions.append(self.session_id)
+        self.session_id = session_id
+        self.session_time = None
+        changes = {RoomAspect.STATE}
+        if self.keep_open is not None:
+            self.keep_open = None
+            changes.add(RoomAspect.OVERLAY)
+        if self._stop_streaming():
+            changes.add(RoomAspect.RESPONSE)
+        return changes
+
+    def _apply_transcript(self, session_id: str, new: Transcript) -> bool:
+        current = self.transcript
+        if current is not None and current.session_id == session_id:
+            newer = (
+                new.timestamp is not None
+                and current.timestamp is not None
+                and new.timestamp > current.timestamp
+            )
+            older = (
+                new.timestamp is not None
+                and current.timestamp is not None
+                and new.timestamp < current.timestamp
+            )
+            if older:
+                return False
+            if _STAGE_RANK[new.stage] < _STAGE_RANK[current.stage] and not newer:
+                # A late interim never overwrites a final; a final never a refined.
+                return False
+            if (
+                new.stage is current.stage is TranscriptStage.INTERIM
+                and new.sequence is not None
+                and current.sequence is not None
+                and new.sequence <= current.sequence
+                and not newer
+            ):
+                return False
+        self.transcript = TranscriptState(
+            session_id,
+            new.text,
+            new.stage,
+            new.sequence,
+            new.confidence,
+            new.timestamp,
+        )
+        return True
+
+    def _stop_streaming(self) -> bool:
+        if self.response is None or not self.response.streaming:
+            return False
+        self.response.streaming = False
+        return True
+
+    def _refresh_deadline(self, now: float) -> None:
+        streaming = self.response is not None and self.response.streaming
+        self.deadline = now + QUIET_TIMEOUT if self.active or streaming else None
+
+
+class DuplicateFilter:
+    """Pairs a message heard on one topic layout with its copy on the other.
+
+    During a v0 to v1 migration publishers send everything twice, once per
+    layout. Each message waits up to `window` seconds for its twin; a twin
+    found is a duplicate. Only the other layout is searched, so two identical
+    chunks of one stream on the same layout are both kept.
+    """
+
+    def __init__(self, window: float = 10.0, max_pending: int = 10_000) -> None:
+        """Remember at most max_pending unpaired messages for window seconds."""
+        self._window = window
+        self._max_pending = max_pending
+        self._pending: dict[tuple[Layout, Hashable], deque[float]] = {}
+        self._expiry: deque[tuple[float, Layout, Hashable]] = deque()
+
+    def __len__(self) -> int:
+        """Return how many messages wait for their twin."""
+        return len(self._expiry)
+
+    def is_duplicate(self, layout: Layout, key: Hashable, now: float) -> bool:
+        """Tell whether key already came on the other layout; remember it if not."""
+        self._prune(now)
+        other = Layout.LEGACY if layout is Layout.CURRENT else Layout.CURRENT
+        if (times := self._pending.get((other, key))) is not None:
+            times.popleft()
+            if not times:
+                del self._pending[(other, key)]
+            return True
+        self._pending.setdefault((layout, key), deque()).append(now)
+        self._expiry.append((now, layout, key))
+        if len(self._expiry) > self._max_pending:
+            self._forget_oldest()
+        return False
+
+    def _prune(self, now: float) -> None:
+        limit = now - self._window
+        while self._expiry and self._expiry[0][0] < limit:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        moment, layout, key = self._expiry.popleft()
+        times = self._pending.get((layout, key))
+        # Paired entries were already taken off the front of their queue.
+        if times and times[0] <= moment:
+            times.popleft()
+            if not times:
+                del self._pending[(layout, key)]

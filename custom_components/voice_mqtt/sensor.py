@@ -1,0 +1,135 @@
+"""Sensors: a room's assistant state, transcript and response."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .conversation import Room, RoomAspect
+from .entity import VoiceMqttEntity, async_add_hub_entities, truncate_state
+from .hub import Scope, VoiceMqttConfigEntry, VoiceMqttHub
+
+# Entities only read the hub's models; nothing here does I/O.
+PARALLEL_UPDATES = 0
+
+# Whole texts live here: the state holds at most 255 characters.
+ATTR_FULL_TEXT = "full_text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceMqttSensorDescription[ModelT](SensorEntityDescription):
+    """How a sensor reads its model, and which changes it follows."""
+
+    aspects: tuple[str, ...]
+    value_fn: Callable[[ModelT], StateType]
+    attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
+
+
+def _state_attributes(room: Room) -> dict[str, Any]:
+    return {"session_id": room.session_id, "changed_at": room.state_changed}
+
+
+def _transcript_attributes(room: Room) -> dict[str, Any]:
+    if (transcript := room.transcript) is None:
+        return {}
+    return {
+        "stage": transcript.stage,
+        "confidence": transcript.confidence,
+        "sequence": transcript.sequence,
+        "session_id": transcript.session_id,
+        ATTR_FULL_TEXT: transcript.text,
+    }
+
+
+def _response_attributes(room: Room) -> dict[str, Any]:
+    if (response := room.response) is None:
+        return {}
+    return {
+        "streaming": response.streaming,
+        "session_id": response.session_id,
+        ATTR_FULL_TEXT: response.text,
+    }
+
+
+ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
+    VoiceMqttSensorDescription(
+        key="assistant_state",
+        translation_key="assistant_state",
+        aspects=(RoomAspect.STATE,),
+        # Shown as it comes, so a state the list does not know still reaches the
+        # user; known states are translated.
+        value_fn=lambda room: truncate_state(room.state),
+        attributes_fn=_state_attributes,
+    ),
+    VoiceMqttSensorDescription(
+        key="transcript",
+        translation_key="transcript",
+        aspects=(RoomAspect.TRANSCRIPT,),
+        value_fn=lambda room: truncate_state(
+            None if room.transcript is None else room.transcript.text
+        ),
+        attributes_fn=_transcript_attributes,
+    ),
+    VoiceMqttSensorDescription(
+        key="response",
+        translation_key="response",
+        aspects=(RoomAspect.RESPONSE,),
+        # A stream that has not said anything yet shows as unknown, not "".
+        value_fn=lambda room: truncate_state(
+            None if room.response is None else room.response.text or None
+        ),
+        attributes_fn=_response_attributes,
+    ),
+)
+
+
+class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
+    """A sensor of the bridge, a room or a device."""
+
+    entity_description: VoiceMqttSensorDescription[ModelT]
+    _unrecorded_attributes = frozenset({ATTR_FULL_TEXT})
+
+    def __init__(
+        self,
+        hub: VoiceMqttHub,
+        scope: Scope,
+        object_id: str,
+        model: ModelT,
+        description: VoiceMqttSensorDescription[ModelT],
+    ) -> None:
+        """Bind the description to its model."""
+        super().__init__(hub, scope, object_id, model, description, description.aspects)
+
+    @property
+    def native_value(self) -> StateType:
+        """Read the model."""
+        return self.entity_description.value_fn(self.model)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Read the model's details."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.model)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: VoiceMqttConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of rooms as they come."""
+    async_add_hub_entities(
+        entry,
+        async_add_entities,
+        room=lambda hub, room: (
+            VoiceMqttSensor(hub, Scope.ROOM, room.room_id, room, description)
+            for description in ROOM_SENSORS
+        ),
+    )
