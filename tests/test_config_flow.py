@@ -241,6 +241,8 @@ async def test_options_flow_stores_options_and_reloads(
         "legacy_topics": True,
         "heartbeat_timeout": 30,
         "qos": "2",
+        "admin_snapshot": True,
+        "stale_device_days": 7.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -251,12 +253,16 @@ async def test_options_flow_stores_options_and_reloads(
         "legacy_topics": True,
         "heartbeat_timeout": 30,
         "qos": 2,
+        "admin_snapshot": True,
+        "stale_device_days": 7,
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
     assert new_hub.settings.qos == 2
     assert new_hub.settings.heartbeat_timeout == 30
+    assert new_hub.settings.stale_device_days == 7
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
+    assert "admin/request/snapshot" in new_hub.subscriptions
 
 
 async def test_options_form_shows_current_values(
@@ -269,4 +275,10 @@ async def test_options_form_shows_current_values(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
     defaults = {str(key): key.default() for key in result["data_schema"].schema}
-    assert defaults == {"legacy_topics": True, "heartbeat_timeout": 60, "qos": "0"}
+    assert defaults == {
+        "legacy_topics": True,
+        "heartbeat_timeout": 60,
+        "qos": "0",
+        "admin_snapshot": False,
+        "stale_device_days": 30,
+    }

@@ -34,37 +34,47 @@ def test_silence_longer_than_the_timeout_means_offline() -> None:
 
 def test_stale_retained_last_will_does_not_override_newer_status() -> None:
     tracker = PresenceTracker()
-    tracker.observe(True, now=0, timestamp=T0, retained=True)  # status
+    tracker.observe(True, now=0, timestamp=T0, kept=True, replayed=True)  # status
     assert not tracker.observe(
-        False, now=0, timestamp=T0 - timedelta(hours=1), retained=True
+        False, now=0, timestamp=T0 - timedelta(hours=1), kept=True, replayed=True
     )
     assert tracker.presence is Presence.ONLINE
 
 
 def test_newer_retained_last_will_wins_whatever_the_order() -> None:
     tracker = PresenceTracker()
-    tracker.observe(False, now=0, timestamp=T0, retained=True)  # lwt first
+    tracker.observe(False, now=0, timestamp=T0, kept=True, replayed=True)  # lwt
     assert not tracker.observe(
-        True, now=0, timestamp=T0 - timedelta(seconds=1), retained=True
+        True, now=0, timestamp=T0 - timedelta(seconds=1), kept=True, replayed=True
     )
     assert tracker.presence is Presence.OFFLINE
 
 
 def test_without_timestamps_the_later_arrival_wins() -> None:
     tracker = PresenceTracker()
-    tracker.observe(True, now=0, timestamp=T0, retained=True)
-    assert tracker.observe(False, now=0, retained=True)
+    tracker.observe(True, now=0, timestamp=T0, kept=True, replayed=True)
+    assert tracker.observe(False, now=0, kept=True, replayed=True)
     assert tracker.presence is Presence.OFFLINE
-    assert tracker.observe(True, now=0, retained=True)
+    assert tracker.observe(True, now=0, kept=True, replayed=True)
 
 
 def test_live_messages_apply_in_arrival_order() -> None:
     tracker = PresenceTracker()
-    tracker.observe(True, now=0, timestamp=T0)
+    tracker.observe(True, now=0, timestamp=T0, kept=True)
     # A live Last Will carries the time its connection was made: older, yet true.
-    assert tracker.observe(False, now=1, timestamp=T0 - timedelta(minutes=5))
+    assert tracker.observe(False, now=1, timestamp=T0 - timedelta(minutes=5), kept=True)
     assert tracker.presence is Presence.OFFLINE
-    assert tracker.evidence_time == T0
+    assert tracker.kept_time == T0
+
+
+def test_heartbeats_do_not_make_the_retained_status_look_stale() -> None:
+    tracker = PresenceTracker()
+    tracker.observe(True, now=0, timestamp=T0 + timedelta(minutes=30))  # heartbeat
+    assert tracker.kept_time is None
+    # A reconnect replays the device's status, published before its heartbeats.
+    tracker.observe(False, now=1, timestamp=T0, kept=True)  # live status offline
+    assert tracker.observe(True, now=2, timestamp=T0, kept=True, replayed=True)
+    assert tracker.presence is Presence.ONLINE
 
 
 def test_suspended_clock_does_not_expire_and_resumes_with_a_full_timeout() -> None:

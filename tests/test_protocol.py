@@ -48,7 +48,7 @@ from custom_components.voice_mqtt.protocol import (
 
 V1 = TopicScheme()
 V0 = V1.legacy()
-PURE_MODULES = ("protocol.py", "presence.py", "conversation.py")
+PURE_MODULES = ("protocol.py", "presence.py", "conversation.py", "fleet.py")
 PACKAGE = Path(protocol.__file__).parent
 
 # Identifiers that can be one topic level.

@@ -340,8 +340,9 @@ async def test_failed_tools_fire_failed_events(
     room.send("tool_executed", {"tool_name": "control_light", "success": False})
     await hass.async_block_till_done()
     assert attributes(hass, TOOL)["event_type"] == "failed"
-    fired = [e for e in events if e.data["entity_id"] == TOOL and e.data["old_state"]]
+    fired = [e for e in events if e.data["entity_id"] == TOOL]
     assert len(fired) == 2, "the same event twice fires twice"
+    assert fired[0].data["new_state"].state != fired[1].data["new_state"].state
 
 
 async def test_migration_mode_counts_a_message_on_both_layouts_once(

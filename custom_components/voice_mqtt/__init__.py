@@ -7,10 +7,11 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub, last_seen_store
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -43,4 +44,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) ->
 
 async def async_unload_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> bool:
     """Unload platforms; the hub's own clean-up runs from async_on_unload."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        await entry.runtime_data.async_save()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> None:
+    """Forget when this entry's rooms and devices were last heard of."""
+    await last_seen_store(hass, entry.entry_id).async_remove()
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: VoiceMqttConfigEntry, device_entry: DeviceEntry
+) -> bool:
+    """Let the user delete a room or voice device; it returns if heard again."""
+    return entry.runtime_data.async_forget(device_entry)

@@ -1,4 +1,4 @@
-"""Binary sensors: broker connection, conversation activity, device connectivity."""
+"""Binary sensors: broker connection, conversations, device connectivity."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .conversation import Room, RoomAspect
 from .entity import VoiceMqttEntity, async_add_hub_entities
+from .fleet import Device, DeviceAspect
 from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
 
 # Entities only read the hub's models; nothing here does I/O.
@@ -51,6 +52,17 @@ ROOM_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[Room], ...] = (
         aspects=(RoomAspect.STATE,),
         # Unknown until the room's state is known; then on unless idle.
         is_on_fn=lambda room: None if room.state is None else room.active,
+    ),
+)
+
+DEVICE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[Device], ...] = (
+    VoiceMqttBinarySensorDescription(
+        key="connectivity",
+        translation_key="connectivity",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        aspects=(DeviceAspect.PRESENCE,),
+        # Unknown after a restart until the device or its Last Will speaks.
+        is_on_fn=lambda device: device.online,
     ),
 )
 
@@ -98,5 +110,11 @@ async def async_setup_entry(
         room=lambda hub, room: (
             VoiceMqttBinarySensor(hub, Scope.ROOM, room.room_id, room, description)
             for description in ROOM_BINARY_SENSORS
+        ),
+        device=lambda hub, device: (
+            VoiceMqttBinarySensor(
+                hub, Scope.DEVICE, device.device_id, device, description
+            )
+            for description in DEVICE_BINARY_SENSORS
         ),
     )

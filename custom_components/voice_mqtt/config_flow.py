@@ -28,18 +28,22 @@ import probatio
 
 from .const import (
     CONF_ADMIN_PREFIX,
+    CONF_ADMIN_SNAPSHOT,
     CONF_BASE,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_LEGACY_TOPICS,
     CONF_QOS,
     CONF_SESSION_PREFIX,
+    CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_QOS,
+    DEFAULT_STALE_DEVICE_DAYS,
     DISCOVERY_TOPICS,
     DOMAIN,
     MAX_HEARTBEAT_TIMEOUT,
+    MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
 )
 from .presence import DEFAULT_HEARTBEAT_TIMEOUT
@@ -216,14 +220,16 @@ class VoiceMqttConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class VoiceMqttOptionsFlow(OptionsFlowWithReload):
-    """Migration mode, heartbeat timeout and publish QoS; reloads on change."""
+    """How the entry behaves; the entry reloads when they change."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and store the options."""
         if user_input is not None:
+            # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
+            user_input[CONF_STALE_DEVICE_DAYS] = int(user_input[CONF_STALE_DEVICE_DAYS])
             return self.async_create_entry(data=user_input)
         options = self.config_entry.options
         schema = probatio.Schema(
@@ -253,6 +259,24 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
                         options=["0", "1", "2"],
                         mode=SelectSelectorMode.DROPDOWN,
                         translation_key=CONF_QOS,
+                    )
+                ),
+                probatio.Required(
+                    CONF_ADMIN_SNAPSHOT,
+                    default=options.get(CONF_ADMIN_SNAPSHOT, False),
+                ): BooleanSelector(),
+                probatio.Required(
+                    CONF_STALE_DEVICE_DAYS,
+                    default=options.get(
+                        CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS
+                    ),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1,
+                        max=MAX_STALE_DEVICE_DAYS,
+                        step=1,
+                        unit_of_measurement="d",
+                        mode=NumberSelectorMode.BOX,
                     )
                 ),
             }

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .hub import BridgeAspect, Listener, Scope
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .conversation import Room
+    from .fleet import Device
     from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 
 # Home Assistant refuses states longer than this.
@@ -59,7 +61,15 @@ class VoiceMqttEntity[ModelT](Entity):
             if scope is Scope.BRIDGE
             else f"{entry_id}_{scope}_{object_id}_{description.key}"
         )
-        self._attr_device_info = hub.device_info(scope, object_id)
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """Describe the device, read when the entity is added.
+
+        Not fixed at construction: a device is made before the message that
+        made it is applied, and that message may carry its announced name.
+        """
+        return self.hub.device_info(self.scope, self.object_id)
 
     @property
     def available(self) -> bool:
@@ -99,8 +109,9 @@ def async_add_hub_entities(
     *,
     bridge: EntityFactory[VoiceMqttHub] | None = None,
     room: EntityFactory[Room] | None = None,
+    device: EntityFactory[Device] | None = None,
 ) -> None:
-    """Add a platform's bridge entities now, and room entities as rooms appear."""
+    """Add bridge entities now, room and device entities as they appear."""
     hub = entry.runtime_data
     if bridge is not None:
         async_add_entities(bridge(hub, hub))
@@ -113,3 +124,11 @@ def async_add_hub_entities(
             async_add_entities(list(room_factory(hub, new_room)))
 
         entry.async_on_unload(hub.async_on_room_added(add_room))
+    if device is not None:
+        device_factory = device
+
+        @callback
+        def add_device(new_device: Device) -> None:
+            async_add_entities(list(device_factory(hub, new_device)))
+
+        entry.async_on_unload(hub.async_on_device_added(add_device))

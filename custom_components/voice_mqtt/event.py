@@ -1,9 +1,10 @@
-"""Event entities: what a room's assistant showed, and the tools it ran."""
+"""Event entities: what assistants showed, the tools they ran, device events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
@@ -12,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .conversation import Room, RoomAspect, RoomEvent
 from .entity import VoiceMqttEntity, async_add_hub_entities
+from .fleet import Device, DeviceAspect
 from .hub import Listener, Scope, VoiceMqttConfigEntry, VoiceMqttHub
 
 # Entities only read the hub's models; nothing here does I/O.
@@ -20,27 +22,52 @@ PARALLEL_UPDATES = 0
 ATTR_TIMESTAMP = "timestamp"
 
 
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """An event as the entity fires it; source is the model's record of it."""
+
+    source: object
+    event_type: str
+    attributes: dict[str, Any]
+    timestamp: datetime | None
+    retained: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class VoiceMqttEventDescription[ModelT](EventEntityDescription):
     """Which change fires an event, and what else the entity shows."""
 
     fire_aspect: str
-    event_fn: Callable[[ModelT], tuple[str, RoomEvent] | None]
+    event_fn: Callable[[ModelT], Occurrence | None]
     # Changes that update attributes without firing.
     attribute_aspects: tuple[str, ...] = ()
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
 
 
-def _display_action(room: Room) -> tuple[str, RoomEvent] | None:
-    if room.display_action is None:
+def _room_occurrence(event: RoomEvent | None, event_type: str) -> Occurrence | None:
+    if event is None:
         return None
-    return "display_action", room.display_action
+    return Occurrence(
+        event,
+        event_type,
+        {**event.attributes, "session_id": event.session_id},
+        event.timestamp,
+        event.retained,
+    )
 
 
-def _tool_executed(room: Room) -> tuple[str, RoomEvent] | None:
+def _tool_executed(room: Room) -> Occurrence | None:
     if (event := room.tool_executed) is None:
         return None
-    return ("succeeded" if event.success else "failed"), event
+    return _room_occurrence(event, "succeeded" if event.success else "failed")
+
+
+def _device_event(device: Device) -> Occurrence | None:
+    if (event := device.event) is None:
+        return None
+    return Occurrence(
+        event, "device_event", {"data": event.data}, event.timestamp, event.retained
+    )
 
 
 ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
@@ -49,7 +76,7 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         translation_key="display_action",
         event_types=["display_action"],
         fire_aspect=RoomAspect.DISPLAY_ACTION,
-        event_fn=_display_action,
+        event_fn=lambda room: _room_occurrence(room.display_action, "display_action"),
         attribute_aspects=(RoomAspect.OVERLAY,),
         # overlay_hint: whether UIs keep their overlay open, for the session.
         attributes_fn=lambda room: {"keep_open": room.keep_open},
@@ -60,6 +87,16 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         event_types=["succeeded", "failed"],
         fire_aspect=RoomAspect.TOOL_EXECUTED,
         event_fn=_tool_executed,
+    ),
+)
+
+DEVICE_EVENTS: tuple[VoiceMqttEventDescription[Device], ...] = (
+    VoiceMqttEventDescription(
+        key="device_event",
+        translation_key="device_event",
+        event_types=["device_event"],
+        fire_aspect=DeviceAspect.EVENT,
+        event_fn=_device_event,
     ),
 )
 
@@ -87,14 +124,10 @@ class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
             (description.fire_aspect, *description.attribute_aspects),
         )
         self._last_timestamp: str | None = None
-        # The event already in the model when this entity was made is not news.
-        # A new room is made by the message that carries its first event, and
-        # the entity starts listening only later: that event fires when added.
-        self._seen = self._current_event()
-
-    def _current_event(self) -> RoomEvent | None:
-        fired = self.entity_description.event_fn(self.model)
-        return None if fired is None else fired[1]
+        # The model's record of the last event fired. An event the model holds
+        # when the entity is added came with the message that made the room or
+        # device (or before the platform was set up): it fires then.
+        self._seen: object = None
 
     async def async_added_to_hass(self) -> None:
         """Remember the last event's timestamp across restarts."""
@@ -117,14 +150,15 @@ class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
 
     @callback
     def _fire(self) -> None:
-        fired = self.entity_description.event_fn(self.model)
-        if fired is None or fired[1] is self._seen:
+        occurrence = self.entity_description.event_fn(self.model)
+        if occurrence is None or occurrence.source is self._seen:
             return
-        event_type, event = fired
-        self._seen = event
-        timestamp = None if event.timestamp is None else event.timestamp.isoformat()
+        self._seen = occurrence.source
+        timestamp = (
+            None if occurrence.timestamp is None else occurrence.timestamp.isoformat()
+        )
         if (
-            event.retained
+            occurrence.retained
             and timestamp is not None
             and timestamp == self._last_timestamp
         ):
@@ -132,10 +166,10 @@ class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
             # event already fired must not fire again.
             return
         self._last_timestamp = timestamp
-        attributes = {**event.attributes, "session_id": event.session_id}
+        attributes = dict(occurrence.attributes)
         if timestamp is not None:
             attributes[ATTR_TIMESTAMP] = timestamp
-        self._trigger_event(event_type, attributes)
+        self._trigger_event(occurrence.event_type, attributes)
         self.async_write_ha_state()
 
 
@@ -144,12 +178,16 @@ async def async_setup_entry(
     entry: VoiceMqttConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the event entities of rooms as they come."""
+    """Add the event entities of rooms and devices as they come."""
     async_add_hub_entities(
         entry,
         async_add_entities,
         room=lambda hub, room: (
             VoiceMqttEvent(hub, Scope.ROOM, room.room_id, room, description)
             for description in ROOM_EVENTS
+        ),
+        device=lambda hub, device: (
+            VoiceMqttEvent(hub, Scope.DEVICE, device.device_id, device, description)
+            for description in DEVICE_EVENTS
         ),
     )

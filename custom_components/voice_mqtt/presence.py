@@ -28,19 +28,23 @@ class PresenceTracker:
 
     Online after an announce, a status other than offline, or a heartbeat;
     offline after its Last Will, a status of offline, or silence longer than
-    the timeout. Live messages apply in the order they arrive. A retained
-    message is history: when it and the evidence already applied both carry
-    timestamps and it is the older, it is ignored, so a stale retained Last
-    Will cannot mark a live device offline. Without timestamps the later
-    arrival wins.
+    the timeout. Live messages apply in the order they arrive.
+
+    A replayed message (delivered from the broker's store with the retain flag,
+    after a restart or reconnect) is history. The broker keeps two topics per
+    device, status and Last Will; when a replayed one is older than the newest
+    of those two already applied, it is ignored, so a stale retained Last Will
+    cannot mark a live device offline. Without timestamps the later arrival
+    wins. Heartbeats are not kept by the broker and set no such time: a
+    device's own retained status must not look stale next to its heartbeats.
     """
 
     timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     presence: Presence = Presence.UNKNOWN
     # Monotonic time after which silence means offline; None when not online.
     deadline: float | None = None
-    # Newest timestamp among the evidence applied so far.
-    evidence_time: datetime | None = None
+    # Newest timestamp of a kept topic (status or Last Will) applied so far.
+    kept_time: datetime | None = None
     # While the broker connection is down silence proves nothing.
     suspended: bool = False
 
@@ -50,20 +54,27 @@ class PresenceTracker:
         *,
         now: float,
         timestamp: datetime | None = None,
-        retained: bool = False,
+        kept: bool = False,
+        replayed: bool = False,
     ) -> bool:
-        """Apply one piece of evidence; return True when presence changed."""
+        """Apply one piece of evidence; return True when presence changed.
+
+        kept: it came on a topic the broker keeps (status, Last Will).
+        replayed: the broker delivered it from its store (the retain flag).
+        """
         if (
-            retained
+            replayed
             and timestamp is not None
-            and self.evidence_time is not None
-            and timestamp < self.evidence_time
+            and self.kept_time is not None
+            and timestamp < self.kept_time
         ):
             return False
-        if timestamp is not None and (
-            self.evidence_time is None or timestamp > self.evidence_time
+        if (
+            (kept or replayed)
+            and timestamp is not None
+            and (self.kept_time is None or timestamp > self.kept_time)
         ):
-            self.evidence_time = timestamp
+            self.kept_time = timestamp
         self.deadline = now + self.timeout if online else None
         return self._set(Presence.ONLINE if online else Presence.OFFLINE)
 

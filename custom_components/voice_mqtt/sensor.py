@@ -1,4 +1,4 @@
-"""Sensors: a room's assistant state, transcript and response."""
+"""Sensors: rooms' assistant state and texts, devices' status, fleet size."""
 
 from __future__ import annotations
 
@@ -6,14 +6,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .conversation import Room, RoomAspect
 from .entity import VoiceMqttEntity, async_add_hub_entities, truncate_state
-from .hub import Scope, VoiceMqttConfigEntry, VoiceMqttHub
+from .fleet import Device, DeviceAspect
+from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -88,6 +95,42 @@ ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
     ),
 )
 
+DEVICE_SENSORS: tuple[VoiceMqttSensorDescription[Device], ...] = (
+    VoiceMqttSensorDescription(
+        key="device_status",
+        translation_key="device_status",
+        aspects=(DeviceAspect.STATUS,),
+        # Known values are translated; others are shown as they come.
+        value_fn=lambda device: truncate_state(device.status),
+    ),
+    VoiceMqttSensorDescription(
+        key="device_session",
+        translation_key="device_session",
+        aspects=(DeviceAspect.STATUS,),
+        value_fn=lambda device: device.session,
+    ),
+    VoiceMqttSensorDescription(
+        key="position",
+        translation_key="position",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        entity_registry_enabled_default=False,
+        aspects=(DeviceAspect.STATUS,),
+        value_fn=lambda device: device.position_ms,
+    ),
+)
+
+BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
+    VoiceMqttSensorDescription(
+        key="devices_online",
+        translation_key="devices_online",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.DEVICES_ONLINE,),
+        value_fn=lambda hub: hub.devices_online,
+    ),
+)
+
 
 class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
     """A sensor of the bridge, a room or a device."""
@@ -124,12 +167,20 @@ async def async_setup_entry(
     entry: VoiceMqttConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of rooms as they come."""
+    """Add the bridge's sensors, and those of rooms and devices as they come."""
     async_add_hub_entities(
         entry,
         async_add_entities,
+        bridge=lambda hub, _: (
+            VoiceMqttSensor(hub, Scope.BRIDGE, "", hub, description)
+            for description in BRIDGE_SENSORS
+        ),
         room=lambda hub, room: (
             VoiceMqttSensor(hub, Scope.ROOM, room.room_id, room, description)
             for description in ROOM_SENSORS
+        ),
+        device=lambda hub, device: (
+            VoiceMqttSensor(hub, Scope.DEVICE, device.device_id, device, description)
+            for description in DEVICE_SENSORS
         ),
     )
