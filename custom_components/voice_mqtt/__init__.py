@@ -12,13 +12,15 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub, last_seen_store
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (services come here, once for all entries)."""
+    """Register the service actions, once for all entries."""
+    async_setup_services(hass)
     return True
 
 

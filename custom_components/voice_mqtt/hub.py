@@ -321,7 +321,7 @@ class VoiceMqttHub:
             entry_type=DeviceEntryType.SERVICE,
         )
 
-    def _parse_identifier(self, device_entry: DeviceEntry) -> tuple[Scope, str] | None:
+    def identify(self, device_entry: DeviceEntry) -> tuple[Scope, str] | None:
         """Tell which room or device a registry entry stands for."""
         entry_id = self.entry.entry_id
         for domain, identifier in device_entry.identifiers:
@@ -351,7 +351,7 @@ class VoiceMqttHub:
         for device_entry in dr.async_entries_for_config_entry(
             registry, self.entry.entry_id
         ):
-            if (known := self._parse_identifier(device_entry)) is None:
+            if (known := self.identify(device_entry)) is None:
                 continue
             scope, object_id = known
             key = f"{scope}_{object_id}"
@@ -397,7 +397,7 @@ class VoiceMqttHub:
 
         A forgotten room or device comes back when it is heard from again.
         """
-        if (known := self._parse_identifier(device_entry)) is None:
+        if (known := self.identify(device_entry)) is None:
             return False
         scope, object_id = known
         if scope is Scope.ROOM:
