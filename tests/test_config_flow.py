@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_MQTT, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+)
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.voice_mqtt.const import DOMAIN
@@ -17,10 +21,10 @@ from custom_components.voice_mqtt.const import DOMAIN
 from .conftest import DEFAULT_DATA
 
 
-def discovery(subscribed: str = "v1/voice_assistant/#") -> MqttServiceInfo:
+def discovery(subscribed: str = "devices/discovery/announce") -> MqttServiceInfo:
     return MqttServiceInfo(
-        topic="v1/voice_assistant/room/salon/session/S1/state",
-        payload='{"state": "idle"}',
+        topic="devices/discovery/announce",
+        payload='{"deviceId": "VR_1", "type": "vr", "name": "Headset"}',
         qos=1,
         retain=False,
         subscribed_topic=subscribed,
@@ -134,12 +138,9 @@ async def test_user_flow_refuses_a_device_prefix_in_use(
 
 
 @pytest.mark.usefixtures("mqtt_mock")
-@pytest.mark.parametrize(
-    "subscribed", ["v1/voice_assistant/#", "devices/discovery/announce"]
-)
-async def test_discovery_confirm(hass: HomeAssistant, subscribed: str) -> None:
+async def test_discovery_confirm(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(subscribed)
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery()
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "discovery_confirm"
@@ -163,12 +164,36 @@ async def test_discovery_aborts_when_configured(
 
 
 @pytest.mark.usefixtures("mqtt_mock")
-async def test_discovery_aborts_on_foreign_topics(hass: HomeAssistant) -> None:
+@pytest.mark.parametrize("subscribed", ["tasmota/discovery/#", "v1/voice_assistant/#"])
+async def test_discovery_aborts_on_foreign_topics(
+    hass: HomeAssistant, subscribed: str
+) -> None:
     result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery("tasmota/discovery/#")
+        DOMAIN, context={"source": SOURCE_MQTT}, data=discovery(subscribed)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "invalid_discovery_info"
+
+
+async def test_voice_traffic_starts_no_discovery_flows(
+    hass: HomeAssistant, integration: MockConfigEntry
+) -> None:
+    # Home Assistant would start a config flow per message on a discovery
+    # topic, configured or not: streamed chunks must not be on one.
+    with patch(
+        "homeassistant.components.mqtt.discovery.discovery_flow.async_create_flow"
+    ) as create_flow:
+        for index in range(20):
+            async_fire_mqtt_message(
+                hass,
+                "v1/voice_assistant/room/salon/session/S1/response/stream/chunk",
+                f'{{"chunk": " w{index}"}}',
+            )
+        async_fire_mqtt_message(hass, "devices/discovery/announce", '{"deviceId": "A"}')
+        await hass.async_block_till_done()
+    assert [call.args[3].topic for call in create_flow.call_args_list] == [
+        "devices/discovery/announce"
+    ]
 
 
 async def test_reconfigure_changes_the_namespace_and_reloads(

@@ -26,5 +26,8 @@ MAX_STALE_DEVICE_DAYS: Final = 3650
 MIN_HEARTBEAT_TIMEOUT: Final = 5
 MAX_HEARTBEAT_TIMEOUT: Final = 3600
 
-# Topics announced in manifest.json for MQTT discovery (the default namespace).
-DISCOVERY_TOPICS: Final = ("v1/voice_assistant/#", "devices/discovery/announce")
+# Topics in manifest.json for MQTT discovery (the default namespace). Only the
+# announce topic: Home Assistant starts a config flow for every message on a
+# discovery topic, even once configured, and keeps the last one per topic, so
+# the busy voice topics (20-30 chunks a second) must not be one.
+DISCOVERY_TOPICS: Final = ("devices/discovery/announce",)
