@@ -1,7 +1,10 @@
 """A local MQTT broker for scripts/develop and the end-to-end tests.
 
-mosquitto when it is installed, on a loopback port, with persistence so
-retained messages survive a restart as they would on a real broker.
+mosquitto when it is installed, with persistence so retained messages survive
+a restart as on a real broker; otherwise amqtt, a pure-Python broker (pinned
+in requirements_test.txt), whose retained messages live in memory only.
+Either listens on a loopback port. VOICE_MQTT_BROKER=amqtt (or mosquitto)
+picks one explicitly.
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 
 
@@ -57,57 +62,85 @@ def find_mosquitto() -> str | None:
     )
 
 
+def default_kind() -> str:
+    """Return the broker to run: as asked, else mosquitto if installed, else amqtt."""
+    if asked := os.environ.get("VOICE_MQTT_BROKER"):
+        if asked not in ("mosquitto", "amqtt"):
+            raise RuntimeError(f"VOICE_MQTT_BROKER={asked}: use mosquitto or amqtt")
+        return asked
+    return "mosquitto" if find_mosquitto() else "amqtt"
+
+
 @dataclass
 class Broker:
     """A broker process on 127.0.0.1; start() and stop() may be repeated."""
 
     workdir: Path
     port: int = 0
+    kind: str = field(default_factory=default_kind)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
-    def kind(self) -> str:
-        """Say which broker runs."""
-        return "mosquitto"
+    def keeps_retained_across_restarts(self) -> bool:
+        """Tell whether retained messages survive stop() and start()."""
+        return self.kind == "mosquitto"
 
     def start(self) -> None:
         """Start (or restart) the broker on the same port."""
-        executable = find_mosquitto()
-        if executable is None:
-            raise RuntimeError(
-                "mosquitto is not installed (apt install mosquitto), or pass --broker"
-            )
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
+        command = self._mosquitto() if self.kind == "mosquitto" else self._amqtt()
+        log = (self.workdir / f"{self.kind}.out").open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own config
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        try:
+            wait_for_port(self.port)
+        except TimeoutError:
+            self.stop()
+            output = (self.workdir / f"{self.kind}.out").read_text(errors="replace")
+            raise RuntimeError(
+                f"{self.kind} did not start:\n{output[-2000:]}"
+            ) from None
+
+    def _mosquitto(self) -> list[str]:
+        executable = find_mosquitto()
+        if executable is None:
+            raise RuntimeError("mosquitto is not installed (apt install mosquitto)")
         config = self.workdir / "mosquitto.conf"
         config.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
-            f"log_dest file {self.workdir}/mosquitto.log\n"
+            "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n",
             encoding="utf-8",
         )
-        self.process = subprocess.Popen(  # noqa: S603 - our own config
-            [executable, "-c", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        return [executable, "-c", str(config)]
+
+    def _amqtt(self) -> list[str]:
+        config = self.workdir / "amqtt.yaml"
+        config.write_text(
+            "listeners:\n"
+            "  default:\n"
+            "    type: tcp\n"
+            f"    bind: 127.0.0.1:{self.port}\n"
+            "plugins:\n"
+            "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
+            "    allow_anonymous: true\n",
+            encoding="utf-8",
         )
-        try:
-            wait_for_port(self.port)
-        except TimeoutError:
-            self.stop()
-            log = (self.workdir / "mosquitto.log").read_text(errors="replace")
-            raise RuntimeError(f"mosquitto did not start:\n{log[-2000:]}") from None
+        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(config)]
 
     def stop(self) -> None:
-        """Stop the broker cleanly, so it saves retained messages."""
+        """Stop the broker cleanly, so mosquitto saves retained messages."""
         if self.process is None:
             return
-        self.process.terminate()
+        # amqtt shuts down on Ctrl-C only; mosquitto on either.
+        self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

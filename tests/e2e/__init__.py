@@ -1,0 +1,1 @@
+"""End-to-end tests: a real broker, Home Assistant's real MQTT client, no mocks."""
