@@ -38,6 +38,15 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 NOW_MS = 1748779200000
 
 
+def assert_translated(error: HomeAssistantError, key: str) -> None:
+    """The error has this key and a translated message with every placeholder."""
+    assert error.translation_key == key
+    message = str(error)
+    assert message
+    assert message != key
+    assert "{" not in message, message
+
+
 def published(mqtt_mock: MqttMockHAClient) -> list[tuple[str, Any, int, bool]]:
     """Every (topic, payload, qos, retain) published, payloads decoded."""
     return [
@@ -153,7 +162,7 @@ async def test_ws_start_to_a_device_without_mac(
         assert device is not None
         with pytest.raises(ServiceValidationError) as err:
             await call(hass, "ws_start", {"device": device.id, "url": URL})
-        assert err.value.translation_key == key
+        assert_translated(err.value, key)
     assert published(mqtt_mock) == []
 
 
@@ -177,7 +186,7 @@ async def test_ws_start_refuses_bad_input(
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "ws_start", data)
-    assert err.value.translation_key == key
+    assert_translated(err.value, key)
     assert str(err.value)  # translated, not empty
     assert published(mqtt_mock) == []
 
@@ -217,7 +226,7 @@ async def test_ws_start_fails_loudly_when_every_attempt_times_out(
         await call(
             hass, "ws_start", {"device": MAC, "url": URL, "timeout": 0.1, "retries": 2}
         )
-    assert err.value.translation_key == "ws_start_timeout"
+    assert_translated(err.value, "ws_start_timeout")
     assert str(err.value) == (
         f"ws_start to {MAC} was not acknowledged by the broker within 0.1 s"
         " (3 attempts)"
@@ -235,7 +244,7 @@ async def test_ws_start_reports_broker_errors(
     BrokerTrouble(mqtt_client_mock).plan = ["error"]
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "ws_start", {"device": MAC, "url": URL, "retries": 0})
-    assert err.value.translation_key == "ws_start_error"
+    assert_translated(err.value, "ws_start_error")
     assert str(err.value).startswith(f"ws_start to {MAC} failed after 1 attempts:")
 
 
@@ -249,7 +258,7 @@ async def test_ws_start_when_mqtt_is_disconnected(
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "ws_start", {"device": MAC, "url": URL, "retries": 1})
     mqtt_mock.connected = True
-    assert err.value.translation_key == "ws_start_not_connected"
+    assert_translated(err.value, "ws_start_not_connected")
     assert "2 attempts" in str(err.value)
     assert published(mqtt_mock) == []
 
@@ -292,7 +301,7 @@ async def test_entry_selection(
     await call(hass, "ws_start", {**data, "config_entry_id": integration.entry_id})
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "ws_start", {**data, "config_entry_id": "nope"})
-    assert err.value.translation_key == "service_config_entry_not_found"
+    assert_translated(err.value, "service_config_entry_not_found")
     other = MockConfigEntry(
         domain=DOMAIN,
         data={**DEFAULT_DATA, "version": "v2", "device_prefix": "other"},
@@ -301,10 +310,10 @@ async def test_entry_selection(
     other.add_to_hass(hass)
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "ws_start", {**data, "config_entry_id": other.entry_id})
-    assert err.value.translation_key == "service_config_entry_not_loaded"
+    assert_translated(err.value, "service_config_entry_not_loaded")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "ws_start", data)
-    assert err.value.translation_key == "service_found_multiple_config_entry_for_domain"
+    assert_translated(err.value, "service_found_multiple_config_entry_for_domain")
     assert len(published(mqtt_mock)) == 1
 
 
@@ -325,7 +334,7 @@ async def test_a_device_of_another_entry_is_refused(
             "ws_start",
             {"device": foreign.id, "url": URL, "config_entry_id": integration.entry_id},
         )
-    assert err.value.translation_key == "device_not_in_entry"
+    assert_translated(err.value, "device_not_in_entry")
 
 
 # display_action -------------------------------------------------------------------
@@ -422,7 +431,7 @@ async def test_display_action_refuses_bad_input(
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "display_action", data)
-    assert err.value.translation_key == key
+    assert_translated(err.value, key)
     assert published(mqtt_mock) == []
 
 
@@ -439,7 +448,7 @@ async def test_display_action_needs_a_room(
     assert device is not None
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "display_action", {"room": device.id, "type": "x"})
-    assert err.value.translation_key == "not_a_room"
+    assert_translated(err.value, "not_a_room")
 
 
 # send_command -----------------------------------------------------------------------
@@ -529,15 +538,15 @@ async def test_send_command_failures_are_reported(
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "send_command", data)
     mqtt_mock.connected = True
-    assert err.value.translation_key == "mqtt_not_connected"
+    assert_translated(err.value, "mqtt_not_connected")
     trouble = BrokerTrouble(mqtt_client_mock)
     trouble.plan = ["error", "silent"]
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "send_command", data)
-    assert err.value.translation_key == "publish_failed"
+    assert_translated(err.value, "publish_failed")
     with pytest.raises(HomeAssistantError) as err:
         await call(hass, "send_command", data)
-    assert err.value.translation_key == "publish_not_acknowledged"
+    assert_translated(err.value, "publish_not_acknowledged")
     assert "devices/VR_1/commands/play" in str(err.value)
 
 

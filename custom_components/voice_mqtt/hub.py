@@ -402,6 +402,7 @@ class VoiceMqttHub:
         scope, object_id = known
         if scope is Scope.ROOM:
             self.rooms.pop(object_id, None)
+            self._response_written.pop(object_id, None)
             if (flush := self._response_flushes.pop(object_id, None)) is not None:
                 flush.cancel()
         elif self.devices.pop(object_id, None) is not None:
