@@ -1,0 +1,67 @@
+"""The integration's protocol module, loaded on its own, and small wire helpers.
+
+protocol.py is pure Python, but importing it as
+`custom_components.voice_mqtt.protocol` would first run the package's
+`__init__`, which imports Home Assistant. Loading the file by path gives the
+simulator the very same topic scheme and payload rules without that weight.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+import importlib.util
+from pathlib import Path
+import sys
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+__all__ = ["command_filter", "iso_now", "ms_now", "protocol"]
+
+MODULE_NAME = "voice_mqtt_protocol"
+PROTOCOL_PATH = (
+    Path(__file__).resolve().parents[1] / "custom_components/voice_mqtt/protocol.py"
+)
+
+
+def _load_protocol() -> ModuleType:
+    if (loaded := sys.modules.get(MODULE_NAME)) is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, PROTOCOL_PATH)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {PROTOCOL_PATH}")
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses look their module up in sys.modules while the class is made.
+    sys.modules[MODULE_NAME] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[MODULE_NAME]
+        raise
+    return module
+
+
+if TYPE_CHECKING:
+    # Type checkers may follow the package import; at run time it never happens.
+    from custom_components.voice_mqtt import protocol
+else:
+    protocol = _load_protocol()
+
+
+def iso_now() -> str:
+    """Return the current UTC time in ISO 8601, the devices' timestamp form."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ms_now() -> int:
+    """Return the current time in epoch milliseconds, the backend's form."""
+    return protocol.epoch_ms(datetime.now(UTC))
+
+
+def command_filter(command_topic: str) -> str:
+    """Return the filter for every command sent where command_topic points.
+
+    protocol.py builds command topics, not filters for them (`#` is no id), so
+    the filter is derived from a built topic to follow the configured scheme:
+    `devices/VB_0001/commands/any` becomes `devices/VB_0001/commands/#`.
+    """
+    return f"{command_topic.rpartition('/')[0]}/#"
