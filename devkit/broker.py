@@ -110,8 +110,11 @@ class Broker:
         if executable is None:
             raise RuntimeError("mosquitto is not installed (apt install mosquitto)")
         config = self.workdir / "mosquitto.conf"
+        # Run as root, mosquitto would switch to its own user, which cannot
+        # write its persistence file into our folder.
+        user = "user root\n" if os.geteuid() == 0 else ""
         config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            f"{user}listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"

@@ -1,11 +1,28 @@
-"""Fixtures for the end-to-end tests: real sockets, on loopback only."""
+"""Fixtures for the end-to-end tests: a real broker, Home Assistant's real client.
+
+Nothing about MQTT is mocked here: Home Assistant's MQTT integration connects
+with its own paho client to a broker on loopback, and the simulator (or a test)
+talks to the same broker.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Generator
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
 
+from homeassistant.components import mqtt
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 import pytest_socket
+
+from custom_components.voice_mqtt.const import DOMAIN
+from devkit.broker import Broker
+from tests.conftest import DEFAULT_DATA
 
 
 @pytest.fixture(autouse=True)
@@ -18,3 +35,79 @@ def loopback_sockets() -> Generator[None]:
     pytest_socket.socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)
     yield
     pytest_socket.disable_socket(allow_unix_socket=True)
+
+
+@pytest.fixture
+async def broker(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[Broker]:
+    """A broker of our own on a free loopback port."""
+    running = Broker(tmp_path / "broker")
+    await hass.async_add_executor_job(running.start)
+    yield running
+    await hass.async_add_executor_job(running.stop)
+
+
+async def wait_for(
+    condition: Callable[[], Any], within: float = 10.0, what: str = ""
+) -> None:
+    """Wait, in real time, until condition() is true; fail after within seconds.
+
+    Polling is the honest way here: the states change in Home Assistant's own
+    tasks, driven by a broker in another process.
+    """
+    try:
+        async with asyncio.timeout(within):
+            while not condition():
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        pytest.fail(f"not within {within} s: {what}")
+
+
+@pytest.fixture
+async def real_mqtt(
+    hass: HomeAssistant, broker: Broker, mock_hass_config: None
+) -> AsyncGenerator[MockConfigEntry]:
+    """Home Assistant's MQTT integration, connected to the broker."""
+    entry = MockConfigEntry(
+        domain=mqtt.DOMAIN,
+        data={"broker": "127.0.0.1", "port": broker.port},
+        version=2,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    # A broker restart should not cost the tests ten seconds of back-off.
+    with patch("homeassistant.components.mqtt.client.RECONNECT_INTERVAL_SECONDS", 0.5):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await wait_for(lambda: mqtt.is_connected(hass), what="MQTT connected")
+        yield entry
+        if entry.state is ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def voice(
+    hass: HomeAssistant, real_mqtt: MockConfigEntry
+) -> AsyncGenerator[MockConfigEntry]:
+    """voice_mqtt on the real connection, its subscriptions acknowledged."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Voice Assistant MQTT",
+        data=dict(DEFAULT_DATA),
+        unique_id="v1/voice_assistant",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    done: set[str] = set()
+    for topic in entry.runtime_data.subscriptions:
+        entry.async_on_unload(
+            mqtt.async_on_subscribe_done(
+                hass, topic, 1, lambda topic=topic: done.add(topic)
+            )
+        )
+    await wait_for(
+        lambda: done == set(entry.runtime_data.subscriptions), what="subscribed"
+    )
+    yield entry
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
+import threading
 
 import paho.mqtt.client as paho
 import pytest
@@ -19,7 +19,9 @@ def test_broker_carries_retained_messages_and_wills(tmp_path: Path, kind: str) -
         received: dict[str, bytes] = {}
         arrived = threading.Event()
 
-        def on_message(_client: paho.Client, _data: object, message: paho.MQTTMessage) -> None:
+        def on_message(
+            _client: paho.Client, _data: object, message: paho.MQTTMessage
+        ) -> None:
             received[message.topic] = message.payload
             if {"a/retained", "a/will"} <= received.keys():
                 arrived.set()

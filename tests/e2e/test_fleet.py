@@ -1,0 +1,272 @@
+"""The fleet, the broker and Home Assistant for real: no MQTT mocks at all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+import json
+import threading
+from typing import Any
+
+from homeassistant.components import mqtt
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+import paho.mqtt.client as paho
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.voice_mqtt.const import DOMAIN
+from devkit.broker import Broker
+from simulator import BrokerAddress, Kind, Simulator, SimulatorOptions
+
+from .conftest import wait_for
+
+MAC = "cc:ba:97:11:0e:84"
+BOX = "living_room_voice_box"  # the fleet's first device, a xiaozhi voice box
+HEADSET = "kitchen_vr_headset"
+BROWSER = "bedroom_browser"
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str | None:
+    current = hass.states.get(entity_id)
+    return None if current is None else current.state
+
+
+def attribute(hass: HomeAssistant, entity_id: str, name: str) -> Any:
+    current = hass.states.get(entity_id)
+    return None if current is None else current.attributes.get(name)
+
+
+@pytest.fixture
+async def fleet(
+    hass: HomeAssistant, broker: Broker, voice: MockConfigEntry
+) -> AsyncGenerator[Simulator]:
+    """Three devices and one room, doing nothing until told to."""
+    simulator = Simulator(
+        SimulatorOptions(
+            broker=BrokerAddress(port=broker.port),
+            devices=3,
+            rooms=1,
+            heartbeat=0,
+            conversation_interval=0,
+            event_interval=0,
+            phase_pause=0.02,
+            chunk_rate=200,
+            interim_rate=200,
+            quiet=True,
+            seed=1,
+        )
+    )
+    await hass.async_add_executor_job(simulator.start)
+    yield simulator
+    await hass.async_add_executor_job(simulator.stop)
+
+
+class Listener:
+    """A plain MQTT client that records what it hears, as a UI or a device would."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._subscribed = threading.Event()
+        self._client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="ear")
+        self._client.on_message = lambda _c, _u, m: self.messages.append(
+            (m.topic, m.payload)
+        )
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.connect("127.0.0.1", port)
+        self._client.subscribe(topic, qos=1)
+        self._client.loop_start()
+
+    def wait_subscribed(self) -> None:
+        assert self._subscribed.wait(5)
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()
+
+
+async def test_devices_are_discovered_and_go_offline_on_their_will(
+    hass: HomeAssistant,
+    voice: MockConfigEntry,
+    fleet: Simulator,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    for device in (BOX, HEADSET, BROWSER):
+        await wait_for(
+            lambda device=device: (
+                state(hass, f"binary_sensor.{device}_connectivity") == STATE_ON
+            ),
+            what=f"{device} online",
+        )
+        assert state(hass, f"sensor.{device}_status") == "idle"
+    assert state(hass, "sensor.voice_assistant_mqtt_devices_online") == "3"
+    box = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{voice.entry_id}_device_{MAC}"), voice.entry_id
+    )
+    assert box is not None
+    assert (box.name, box.model) == ("Living room voice box", "voice_box")
+
+    # Kill the headset's connection: the broker publishes its Last Will.
+    await hass.async_add_executor_job(fleet.drop_device, "VR_0001")
+    await wait_for(
+        lambda: state(hass, f"binary_sensor.{HEADSET}_connectivity") == STATE_OFF,
+        what="the will marked the headset offline",
+    )
+    assert state(hass, "sensor.voice_assistant_mqtt_devices_online") == "2"
+    await hass.async_add_executor_job(fleet.reconnect_device, "VR_0001")
+    await wait_for(
+        lambda: state(hass, f"binary_sensor.{HEADSET}_connectivity") == STATE_ON,
+        what="the headset came back",
+    )
+
+
+async def test_a_conversation_and_a_streamed_response_reach_the_room(
+    hass: HomeAssistant, broker: Broker, voice: MockConfigEntry, fleet: Simulator
+) -> None:
+    ear = Listener(broker.port, "v1/voice_assistant/room/+/session/+/response/#")
+    await hass.async_add_executor_job(ear.wait_subscribed)
+    try:
+        session = await hass.async_add_executor_job(
+            lambda: fleet.run_conversation("living_room", streamed=True, chunks=60)
+        )
+    finally:
+        ear.close()
+    chunks = [
+        json.loads(payload)["chunk"]
+        for topic, payload in ear.messages
+        if topic.endswith("/response/stream/chunk")
+    ]
+    assert len(chunks) == 60
+    room = "living_room_voice_assistant"
+    await wait_for(
+        lambda: attribute(hass, f"sensor.{room}_response", "streaming") is False,
+        what="the stream completed",
+    )
+    assert attribute(hass, f"sensor.{room}_response", "full_text") == "".join(chunks)
+    assert attribute(hass, f"sensor.{room}_response", "session_id") == session
+    await wait_for(lambda: state(hass, f"sensor.{room}_assistant_state") == "idle")
+    assert state(hass, f"binary_sensor.{room}_conversation_active") == STATE_OFF
+    assert attribute(hass, f"sensor.{room}_transcript", "stage") in ("final", "refined")
+    assert attribute(hass, f"event.{room}_display_action", "session_id") == session
+    assert attribute(hass, f"event.{room}_tool_executed", "tool_name")
+
+
+async def test_service_actions_reach_the_fleet(
+    hass: HomeAssistant,
+    voice: MockConfigEntry,
+    fleet: Simulator,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    await wait_for(lambda: state(hass, f"binary_sensor.{BOX}_connectivity") == STATE_ON)
+    box = device_registry.async_get_device_by_identifier(
+        (DOMAIN, f"{voice.entry_id}_device_{MAC}"), voice.entry_id
+    )
+    assert box is not None
+    # ws_start to the box picked as a device, as the UI or a blueprint would.
+    response = await hass.services.async_call(
+        DOMAIN,
+        "ws_start",
+        {"device": box.id, "url": "wss://voice.example/ws"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["attempts"] == 1
+    received = await hass.async_add_executor_job(
+        lambda: fleet.wait_for(lambda r: r.kind is Kind.WS_START)
+    )
+    assert (received.receiver, received.topic, received.payload) == (
+        MAC,
+        f"xiaozhi/{MAC}/down",
+        {"type": "ws_start", "wss": "wss://voice.example/ws", "version": 3},
+    )
+
+    session = await hass.async_add_executor_job(
+        lambda: fleet.run_conversation("living_room", streamed=False)
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "display_action",
+        {"room": "living_room", "type": "weather", "data": {"city": "Lyon"}},
+        blocking=True,
+    )
+    shown = await hass.async_add_executor_job(
+        lambda: fleet.wait_for(lambda r: r.kind is Kind.DISPLAY_ACTION)
+    )
+    assert shown.topic == (
+        f"v1/voice_assistant/room/living_room/session/{session}/display_action"
+    )
+    assert shown.payload["type"] == "weather"
+    assert shown.payload["data"] == {"city": "Lyon"}
+    assert isinstance(shown.payload["timestamp"], int)
+
+    await hass.services.async_call(
+        DOMAIN,
+        "send_command",
+        {"device": "VR_0001", "command": "play", "payload": {"positionMs": 1200}},
+        blocking=True,
+    )
+    # The headset answers with its retained status, which Home Assistant shows.
+    await wait_for(lambda: state(hass, f"sensor.{HEADSET}_status") == "playing")
+
+
+def publish_retained(port: int, messages: dict[str, dict[str, Any]]) -> None:
+    """Publish retained messages from a client that then leaves cleanly."""
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="once")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    for topic, payload in messages.items():
+        client.publish(topic, json.dumps(payload), qos=1, retain=True).wait_for_publish(
+            5
+        )
+    client.loop_stop()
+    client.disconnect()
+
+
+async def test_a_broker_restart_makes_entities_unavailable_then_restores_them(
+    hass: HomeAssistant, broker: Broker, voice: MockConfigEntry, fleet: Simulator
+) -> None:
+    if not broker.keeps_retained_across_restarts:
+        pytest.skip(f"{broker.kind} forgets retained messages when it stops")
+    # A device and a room whose publishers are gone: only the broker keeps them.
+    await hass.async_add_executor_job(
+        publish_retained,
+        broker.port,
+        {
+            "devices/GHOST/status": {"status": "paused", "positionMs": 5},
+            "v1/voice_assistant/room/attic/session/S9/state": {"state": "listening"},
+        },
+    )
+    await wait_for(lambda: state(hass, "sensor.ghost_status") == "paused")
+    await wait_for(lambda: state(hass, f"binary_sensor.{BOX}_connectivity") == STATE_ON)
+
+    await hass.async_add_executor_job(broker.stop)
+    await wait_for(lambda: not mqtt.is_connected(hass), what="MQTT disconnected")
+    for entity_id in (
+        f"binary_sensor.{BOX}_connectivity",
+        "sensor.ghost_status",
+        "sensor.attic_voice_assistant_assistant_state",
+    ):
+        await wait_for(lambda e=entity_id: state(hass, e) == STATE_UNAVAILABLE)
+    assert (
+        state(hass, "binary_sensor.voice_assistant_mqtt_mqtt_connection") == STATE_OFF
+    )
+
+    # Home Assistant restarts the integration meanwhile: what it knew is gone.
+    assert await hass.config_entries.async_reload(voice.entry_id)
+    await hass.async_block_till_done()
+
+    await hass.async_add_executor_job(broker.start)
+    await wait_for(lambda: mqtt.is_connected(hass), within=20, what="reconnected")
+    # The true states come back from the retained messages the broker replays.
+    await wait_for(lambda: state(hass, "sensor.ghost_status") == "paused", within=15)
+    await wait_for(
+        lambda: (
+            state(hass, "sensor.attic_voice_assistant_assistant_state") == "listening"
+        )
+    )
+    await wait_for(
+        lambda: state(hass, f"binary_sensor.{BOX}_connectivity") == STATE_ON,
+        within=15,
+    )
+    assert state(hass, "binary_sensor.voice_assistant_mqtt_mqtt_connection") == STATE_ON
