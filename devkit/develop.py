@@ -3,7 +3,8 @@
 First run: writes .develop/config, starts Home Assistant (which installs its
 frontend on first use), creates the owner account through the onboarding API,
 then adds the MQTT and voice_mqtt entries through the config-flow API, so no
-clicks are needed. Later runs reuse all of it. Ctrl-C stops what it started.
+clicks are needed. Later runs reuse all of it. With --demo the fleet simulator
+plays devices and rooms on the broker. Ctrl-C stops what it started.
 """
 
 from __future__ import annotations
@@ -111,14 +112,20 @@ class HomeAssistantApi:
         return json.loads(text) if text else None
 
     def wait_until_up(self, timeout: float, hass: subprocess.Popen[bytes]) -> None:
-        """Wait for the HTTP server; the first start installs the frontend."""
+        """Wait for the HTTP server; the first start installs the frontend.
+
+        Any answer means it is up, an error too (before onboarding, most
+        endpoints refuse); only a refused connection means it is not.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if hass.poll() is not None:
                 raise RuntimeError("Home Assistant exited during start-up")
             try:
                 self.call("GET", "/auth/providers")
-            except URLError, ConnectionError, ApiError, TimeoutError:
+            except ApiError:
+                return
+            except URLError, ConnectionError, TimeoutError:
                 time.sleep(1)
             else:
                 return
@@ -282,6 +289,20 @@ def configure_entries(
         )
 
 
+def wait_until_listening(api: HomeAssistantApi, timeout: float = 30) -> None:
+    """Wait until voice_mqtt is connected, plus MQTT's subscribe cool-down."""
+    deadline = time.monotonic() + timeout
+    entity = "binary_sensor.voice_assistant_mqtt_mqtt_connection"
+    while time.monotonic() < deadline:
+        try:
+            if api.call("GET", f"/api/states/{entity}")["state"] == "on":
+                break
+        except ApiError:
+            pass  # not created yet
+        time.sleep(0.5)
+    time.sleep(2)
+
+
 def parse_broker(text: str) -> tuple[str, int]:
     """Read HOST:PORT."""
     host, _, port = text.rpartition(":")
@@ -305,6 +326,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reset", action="store_true", help="forget .develop/ and start afresh"
     )
+    demo = parser.add_argument_group("demo")
+    demo.add_argument(
+        "--demo",
+        action="store_true",
+        help="run the fleet simulator too (python -m simulator) on the broker",
+    )
+    demo.add_argument("--devices", type=int, default=3, help="simulated devices")
+    demo.add_argument("--rooms", type=int, default=2, help="simulated rooms")
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so everything started here is stopped.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -364,10 +393,37 @@ def main(argv: list[str] | None = None) -> int:
             f"\nHome Assistant is up: http://localhost:{args.port}\n"
             f"  user: {OWNER_USERNAME}   password: {state['password']}\n"
             f"  broker: {broker_address[0]}:{broker_address[1]}\n"
+            f"  dashboard: http://localhost:{args.port}/voice-fleet/rooms\n"
             f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
             "Press Ctrl-C to stop everything started here.\n",
             flush=True,
         )
+        if args.demo:
+            # A device that announces before voice_mqtt listens is first heard
+            # by its retained status, which carries no name: let it listen.
+            wait_until_listening(api)
+            simulator = subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable,
+                    "-m",
+                    "simulator",
+                    "--host",
+                    broker_address[0],
+                    "--port",
+                    str(broker_address[1]),
+                    "--devices",
+                    str(args.devices),
+                    "--rooms",
+                    str(args.rooms),
+                    "--conversation-interval",
+                    "15",
+                ],
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            # Stopped before Home Assistant: a clean stop sends no Last Will.
+            stack.callback(stop_process, simulator)
         return wait(hass)
 
 

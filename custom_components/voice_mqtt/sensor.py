@@ -38,6 +38,14 @@ class VoiceMqttSensorDescription[ModelT](SensorEntityDescription):
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
 
 
+def _shown(text: str | None) -> str | None:
+    """Show a text as a state: trimmed (chunks often lead with a space), cut.
+
+    The full_text attribute keeps it exactly as received.
+    """
+    return truncate_state(text.strip() or None) if text is not None else None
+
+
 def _state_attributes(room: Room) -> dict[str, Any]:
     return {"session_id": room.session_id, "changed_at": room.state_changed}
 
@@ -78,7 +86,7 @@ ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
         key="transcript",
         translation_key="transcript",
         aspects=(RoomAspect.TRANSCRIPT,),
-        value_fn=lambda room: truncate_state(
+        value_fn=lambda room: _shown(
             None if room.transcript is None else room.transcript.text
         ),
         attributes_fn=_transcript_attributes,
@@ -88,8 +96,8 @@ ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
         translation_key="response",
         aspects=(RoomAspect.RESPONSE,),
         # A stream that has not said anything yet shows as unknown, not "".
-        value_fn=lambda room: truncate_state(
-            None if room.response is None else room.response.text or None
+        value_fn=lambda room: _shown(
+            None if room.response is None else room.response.text
         ),
         attributes_fn=_response_attributes,
     ),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 import json
+from pathlib import Path
+import re
 import threading
 from typing import Any
 
@@ -14,6 +16,7 @@ from homeassistant.helpers import device_registry as dr
 import paho.mqtt.client as paho
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import yaml
 
 from custom_components.voice_mqtt.const import DOMAIN
 from devkit.broker import Broker
@@ -208,6 +211,76 @@ async def test_service_actions_reach_the_fleet(
     )
     # The headset answers with its retained status, which Home Assistant shows.
     await wait_for(lambda: state(hass, f"sensor.{HEADSET}_status") == "playing")
+
+
+STANDARD_CARDS = {
+    "button",
+    "entities",
+    "glance",
+    "heading",
+    "history-graph",
+    "logbook",
+    "markdown",
+    "tile",
+    "vertical-stack",
+}
+
+
+def dashboard_entities(node: Any) -> set[str]:
+    """Every entity id a dashboard names, checking each card type is standard."""
+    if isinstance(node, list):
+        return set().union(
+            *(
+                {item} if isinstance(item, str) else dashboard_entities(item)
+                for item in node
+            )
+        )
+    if not isinstance(node, dict):
+        return set()
+    if "type" in node:
+        assert node["type"] in STANDARD_CARDS, node["type"]
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "entity":
+            found.add(value)
+        elif key == "content":  # markdown templates
+            found.update(re.findall(r"'((?:sensor|binary_sensor|event)\.\w+)'", value))
+        else:
+            found |= dashboard_entities(value)
+    return found
+
+
+async def test_the_example_dashboard_shows_the_demo_fleet(
+    hass: HomeAssistant, broker: Broker, voice: MockConfigEntry
+) -> None:
+    # The fleet scripts/develop --demo starts: its defaults, two rooms.
+    demo = Simulator(
+        SimulatorOptions(
+            broker=BrokerAddress(port=broker.port),
+            heartbeat=0,
+            conversation_interval=0,
+            event_interval=0,
+            phase_pause=0.01,
+            chunk_rate=500,
+            interim_rate=500,
+            quiet=True,
+        )
+    )
+    await hass.async_add_executor_job(demo.start)
+    try:
+        for room in demo.rooms:
+            await hass.async_add_executor_job(demo.run_conversation, room)
+    finally:
+        await hass.async_add_executor_job(demo.stop)
+    dashboard = yaml.safe_load(
+        (Path(__file__).parents[2] / "examples" / "dashboard.yaml").read_text()
+    )
+    wanted = dashboard_entities(dashboard["views"])
+    assert len(wanted) > 20
+    await wait_for(
+        lambda: all(hass.states.get(entity) for entity in wanted),
+        what=f"missing: {[e for e in wanted if not hass.states.get(e)]}",
+    )
 
 
 def publish_retained(port: int, messages: dict[str, dict[str, Any]]) -> None:
