@@ -15,19 +15,20 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .conversation import Room, RoomAspect
-from .entity import VoiceMqttEntity, async_add_hub_entities
+from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .fleet import Device, DeviceAspect
-from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import BridgeAspect, VoiceMqttConfigEntry, VoiceMqttHub
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class VoiceMqttBinarySensorDescription[ModelT](BinarySensorEntityDescription):
+class VoiceMqttBinarySensorDescription[ModelT](
+    BinarySensorEntityDescription, HubEntityDescription
+):
     """How a binary sensor reads its model, and which changes it follows."""
 
-    aspects: tuple[str, ...]
     is_on_fn: Callable[[ModelT], bool | None]
     # The broker connection sensor must stay readable while the broker is away.
     always_available: bool = False
@@ -72,17 +73,6 @@ class VoiceMqttBinarySensor[ModelT](VoiceMqttEntity[ModelT], BinarySensorEntity)
 
     entity_description: VoiceMqttBinarySensorDescription[ModelT]
 
-    def __init__(
-        self,
-        hub: VoiceMqttHub,
-        scope: Scope,
-        object_id: str,
-        model: ModelT,
-        description: VoiceMqttBinarySensorDescription[ModelT],
-    ) -> None:
-        """Bind the description to its model."""
-        super().__init__(hub, scope, object_id, model, description, description.aspects)
-
     @property
     def available(self) -> bool:
         """Follow the broker connection, unless this sensor shows it."""
@@ -103,18 +93,8 @@ async def async_setup_entry(
     async_add_hub_entities(
         entry,
         async_add_entities,
-        bridge=lambda hub, _: (
-            VoiceMqttBinarySensor(hub, Scope.BRIDGE, "", hub, description)
-            for description in BRIDGE_BINARY_SENSORS
-        ),
-        room=lambda hub, room: (
-            VoiceMqttBinarySensor(hub, Scope.ROOM, room.room_id, room, description)
-            for description in ROOM_BINARY_SENSORS
-        ),
-        device=lambda hub, device: (
-            VoiceMqttBinarySensor(
-                hub, Scope.DEVICE, device.device_id, device, description
-            )
-            for description in DEVICE_BINARY_SENSORS
-        ),
+        VoiceMqttBinarySensor,
+        bridge=BRIDGE_BINARY_SENSORS,
+        room=ROOM_BINARY_SENSORS,
+        device=DEVICE_BINARY_SENSORS,
     )

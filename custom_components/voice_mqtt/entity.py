@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -29,6 +30,13 @@ def truncate_state(text: str | None) -> str | None:
     return text[: MAX_STATE_LENGTH - 1] + "…"
 
 
+@dataclass(frozen=True, kw_only=True)
+class HubEntityDescription(EntityDescription):
+    """What every voice_mqtt description says: which changes the entity follows."""
+
+    aspects: tuple[str, ...]
+
+
 class VoiceMqttEntity[ModelT](Entity):
     """An entity fed by the hub; it never subscribes to MQTT itself.
 
@@ -45,8 +53,7 @@ class VoiceMqttEntity[ModelT](Entity):
         scope: Scope,
         object_id: str,
         model: ModelT,
-        description: EntityDescription,
-        aspects: Iterable[str],
+        description: HubEntityDescription,
     ) -> None:
         """Bind the entity to its model and to the aspects it shows."""
         self.hub = hub
@@ -54,7 +61,7 @@ class VoiceMqttEntity[ModelT](Entity):
         self.object_id = object_id
         self.model = model
         self.entity_description = description
-        self._aspects = tuple(aspects)
+        self._aspects = description.aspects
         entry_id = hub.entry.entry_id
         self._attr_unique_id = (
             f"{entry_id}_bridge_{description.key}"
@@ -66,8 +73,8 @@ class VoiceMqttEntity[ModelT](Entity):
     def device_info(self) -> DeviceInfo:
         """Describe the device, read when the entity is added.
 
-        Not fixed at construction: a device is made before the message that
-        made it is applied, and that message may carry its announced name.
+        Not fixed at construction: the device must be described with what the
+        message that made it said (an announced name, say).
         """
         return self.hub.device_info(self.scope, self.object_id)
 
@@ -99,36 +106,46 @@ class VoiceMqttEntity[ModelT](Entity):
         return self.async_write_ha_state
 
 
-type EntityFactory[ModelT] = Callable[[VoiceMqttHub, ModelT], Iterable[Entity]]
+type EntityClass = Callable[[VoiceMqttHub, Scope, str, Any, Any], VoiceMqttEntity[Any]]
 
 
 @callback
 def async_add_hub_entities(
     entry: VoiceMqttConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: EntityClass,
     *,
-    bridge: EntityFactory[VoiceMqttHub] | None = None,
-    room: EntityFactory[Room] | None = None,
-    device: EntityFactory[Device] | None = None,
+    bridge: Iterable[HubEntityDescription] = (),
+    room: Iterable[HubEntityDescription] = (),
+    device: Iterable[HubEntityDescription] = (),
 ) -> None:
-    """Add bridge entities now, room and device entities as they appear."""
+    """Add a platform's bridge entities now, room and device ones as they appear."""
     hub = entry.runtime_data
-    if bridge is not None:
-        async_add_entities(bridge(hub, hub))
-    if room is not None:
-        room_factory = room
+    async_add_entities(
+        entity_class(hub, Scope.BRIDGE, "", hub, description) for description in bridge
+    )
+    if room := tuple(room):
 
         @callback
         def add_room(new_room: Room) -> None:
-            # Made now, before the message that made the room is applied.
-            async_add_entities(list(room_factory(hub, new_room)))
+            # Made now, while the message that made the room is being applied.
+            async_add_entities(
+                [
+                    entity_class(hub, Scope.ROOM, new_room.room_id, new_room, d)
+                    for d in room
+                ]
+            )
 
         entry.async_on_unload(hub.async_on_room_added(add_room))
-    if device is not None:
-        device_factory = device
+    if device := tuple(device):
 
         @callback
         def add_device(new_device: Device) -> None:
-            async_add_entities(list(device_factory(hub, new_device)))
+            async_add_entities(
+                [
+                    entity_class(hub, Scope.DEVICE, new_device.device_id, new_device, d)
+                    for d in device
+                ]
+            )
 
         entry.async_on_unload(hub.async_on_device_added(add_device))

@@ -12,9 +12,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .conversation import Room, RoomAspect, RoomEvent
-from .entity import VoiceMqttEntity, async_add_hub_entities
+from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .fleet import Device, DeviceAspect
-from .hub import Listener, Scope, VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import Listener, VoiceMqttConfigEntry
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -34,13 +34,11 @@ class Occurrence:
 
 
 @dataclass(frozen=True, kw_only=True)
-class VoiceMqttEventDescription[ModelT](EventEntityDescription):
-    """Which change fires an event, and what else the entity shows."""
+class VoiceMqttEventDescription[ModelT](EventEntityDescription, HubEntityDescription):
+    """Which change fires an event; the other aspects only update attributes."""
 
     fire_aspect: str
     event_fn: Callable[[ModelT], Occurrence | None]
-    # Changes that update attributes without firing.
-    attribute_aspects: tuple[str, ...] = ()
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
 
 
@@ -75,9 +73,9 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         key="display_action",
         translation_key="display_action",
         event_types=["display_action"],
+        aspects=(RoomAspect.DISPLAY_ACTION, RoomAspect.OVERLAY),
         fire_aspect=RoomAspect.DISPLAY_ACTION,
         event_fn=lambda room: _room_occurrence(room.display_action, "display_action"),
-        attribute_aspects=(RoomAspect.OVERLAY,),
         # overlay_hint: whether UIs keep their overlay open, for the session.
         attributes_fn=lambda room: {"keep_open": room.keep_open},
     ),
@@ -85,6 +83,7 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         key="tool_executed",
         translation_key="tool_executed",
         event_types=["succeeded", "failed"],
+        aspects=(RoomAspect.TOOL_EXECUTED,),
         fire_aspect=RoomAspect.TOOL_EXECUTED,
         event_fn=_tool_executed,
     ),
@@ -95,6 +94,7 @@ DEVICE_EVENTS: tuple[VoiceMqttEventDescription[Device], ...] = (
         key="device_event",
         translation_key="device_event",
         event_types=["device_event"],
+        aspects=(DeviceAspect.EVENT,),
         fire_aspect=DeviceAspect.EVENT,
         event_fn=_device_event,
     ),
@@ -105,29 +105,12 @@ class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
     """An event entity of a room or a device."""
 
     entity_description: VoiceMqttEventDescription[ModelT]
-
-    def __init__(
-        self,
-        hub: VoiceMqttHub,
-        scope: Scope,
-        object_id: str,
-        model: ModelT,
-        description: VoiceMqttEventDescription[ModelT],
-    ) -> None:
-        """Bind the description to its model."""
-        super().__init__(
-            hub,
-            scope,
-            object_id,
-            model,
-            description,
-            (description.fire_aspect, *description.attribute_aspects),
-        )
-        self._last_timestamp: str | None = None
-        # The model's record of the last event fired. An event the model holds
-        # when the entity is added came with the message that made the room or
-        # device (or before the platform was set up): it fires then.
-        self._seen: object = None
+    # Timestamp of the last event fired, restored across restarts.
+    _last_timestamp: str | None = None
+    # The model's record of the last event fired. An event the model holds
+    # when the entity is added came with the message that made the room or
+    # device (or before the platform was set up): it fires then.
+    _seen: object = None
 
     async def async_added_to_hass(self) -> None:
         """Remember the last event's timestamp across restarts."""
@@ -182,12 +165,7 @@ async def async_setup_entry(
     async_add_hub_entities(
         entry,
         async_add_entities,
-        room=lambda hub, room: (
-            VoiceMqttEvent(hub, Scope.ROOM, room.room_id, room, description)
-            for description in ROOM_EVENTS
-        ),
-        device=lambda hub, device: (
-            VoiceMqttEvent(hub, Scope.DEVICE, device.device_id, device, description)
-            for description in DEVICE_EVENTS
-        ),
+        VoiceMqttEvent,
+        room=ROOM_EVENTS,
+        device=DEVICE_EVENTS,
     )

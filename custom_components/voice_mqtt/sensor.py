@@ -18,9 +18,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .conversation import Room, RoomAspect
-from .entity import VoiceMqttEntity, async_add_hub_entities, truncate_state
+from .entity import (
+    HubEntityDescription,
+    VoiceMqttEntity,
+    async_add_hub_entities,
+    truncate_state,
+)
 from .fleet import Device, DeviceAspect
-from .hub import BridgeAspect, Scope, VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import BridgeAspect, VoiceMqttConfigEntry, VoiceMqttHub
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -30,10 +35,9 @@ ATTR_FULL_TEXT = "full_text"
 
 
 @dataclass(frozen=True, kw_only=True)
-class VoiceMqttSensorDescription[ModelT](SensorEntityDescription):
+class VoiceMqttSensorDescription[ModelT](SensorEntityDescription, HubEntityDescription):
     """How a sensor reads its model, and which changes it follows."""
 
-    aspects: tuple[str, ...]
     value_fn: Callable[[ModelT], StateType]
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
 
@@ -146,17 +150,6 @@ class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
     entity_description: VoiceMqttSensorDescription[ModelT]
     _unrecorded_attributes = frozenset({ATTR_FULL_TEXT})
 
-    def __init__(
-        self,
-        hub: VoiceMqttHub,
-        scope: Scope,
-        object_id: str,
-        model: ModelT,
-        description: VoiceMqttSensorDescription[ModelT],
-    ) -> None:
-        """Bind the description to its model."""
-        super().__init__(hub, scope, object_id, model, description, description.aspects)
-
     @property
     def native_value(self) -> StateType:
         """Read the model."""
@@ -179,16 +172,8 @@ async def async_setup_entry(
     async_add_hub_entities(
         entry,
         async_add_entities,
-        bridge=lambda hub, _: (
-            VoiceMqttSensor(hub, Scope.BRIDGE, "", hub, description)
-            for description in BRIDGE_SENSORS
-        ),
-        room=lambda hub, room: (
-            VoiceMqttSensor(hub, Scope.ROOM, room.room_id, room, description)
-            for description in ROOM_SENSORS
-        ),
-        device=lambda hub, device: (
-            VoiceMqttSensor(hub, Scope.DEVICE, device.device_id, device, description)
-            for description in DEVICE_SENSORS
-        ),
+        VoiceMqttSensor,
+        bridge=BRIDGE_SENSORS,
+        room=ROOM_SENSORS,
+        device=DEVICE_SENSORS,
     )
