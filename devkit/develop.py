@@ -335,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--devices", type=int, default=3, help="simulated devices")
     demo.add_argument("--rooms", type=int, default=2, help="simulated rooms")
     args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so everything started here is stopped.
+    # SIGTERM unwinds like Ctrl-C, so everything started here is stopped; and
+    # Ctrl-C works even when a shell started us with SIGINT ignored.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if free_port(args.port) != args.port:
         print(
             f"scripts/develop: port {args.port} is in use (another Home Assistant?);"

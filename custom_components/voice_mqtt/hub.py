@@ -483,9 +483,11 @@ class VoiceMqttHub:
     def _voice_handler(
         self, scheme: TopicScheme, layout: Layout
     ) -> Callable[[ReceiveMessage], None]:
+        counter = f"voice_{layout}"
+
         @callback
         def handle(msg: ReceiveMessage) -> None:
-            self.stats.received[f"voice_{layout}"] += 1
+            self.stats.received[counter] += 1
             try:
                 message = parse_voice_message(scheme, msg.topic, msg.payload)
             except ProtocolError as err:
