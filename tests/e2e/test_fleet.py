@@ -40,26 +40,27 @@ def attribute(hass: HomeAssistant, entity_id: str, name: str) -> Any:
     return None if current is None else current.attributes.get(name)
 
 
+def driven(broker: Broker, **overrides: Any) -> SimulatorOptions:
+    """Simulator options for a test: no background activity, fast conversations."""
+    return SimulatorOptions(
+        broker=BrokerAddress(port=broker.port),
+        heartbeat=0,
+        conversation_interval=0,
+        event_interval=0,
+        phase_pause=0.01,
+        chunk_rate=500,
+        interim_rate=500,
+        quiet=True,
+        **overrides,
+    )
+
+
 @pytest.fixture
 async def fleet(
     hass: HomeAssistant, broker: Broker, voice: MockConfigEntry
 ) -> AsyncGenerator[Simulator]:
     """Three devices and one room, doing nothing until told to."""
-    simulator = Simulator(
-        SimulatorOptions(
-            broker=BrokerAddress(port=broker.port),
-            devices=3,
-            rooms=1,
-            heartbeat=0,
-            conversation_interval=0,
-            event_interval=0,
-            phase_pause=0.02,
-            chunk_rate=200,
-            interim_rate=200,
-            quiet=True,
-            seed=1,
-        )
-    )
+    simulator = Simulator(driven(broker, rooms=1, seed=1))
     await hass.async_add_executor_job(simulator.start)
     yield simulator
     await hass.async_add_executor_job(simulator.stop)
@@ -254,18 +255,7 @@ async def test_the_example_dashboard_shows_the_demo_fleet(
     hass: HomeAssistant, broker: Broker, voice: MockConfigEntry
 ) -> None:
     # The fleet scripts/develop --demo starts: its defaults, two rooms.
-    demo = Simulator(
-        SimulatorOptions(
-            broker=BrokerAddress(port=broker.port),
-            heartbeat=0,
-            conversation_interval=0,
-            event_interval=0,
-            phase_pause=0.01,
-            chunk_rate=500,
-            interim_rate=500,
-            quiet=True,
-        )
-    )
+    demo = Simulator(driven(broker))
     await hass.async_add_executor_job(demo.start)
     try:
         for room in demo.rooms:
