@@ -46,20 +46,31 @@ async def broker(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[Broker]:
     await hass.async_add_executor_job(running.stop)
 
 
+# How long an end-to-end condition may take to come true. Generous: a
+# deadline costs nothing when the condition holds, and a loaded 2-core
+# machine (CI, or the suite beside other work) can be many times slower.
+WITHIN = 30.0
+
+
 async def wait_for(
-    condition: Callable[[], Any], within: float = 10.0, what: str = ""
+    condition: Callable[[], Any],
+    within: float = WITHIN,
+    what: str | Callable[[], str] = "",
 ) -> None:
     """Wait, in real time, until condition() is true; fail after within seconds.
 
     Polling is the honest way here: the states change in Home Assistant's own
-    tasks, driven by a broker in another process.
+    tasks, driven by a broker in another process. Every end-to-end check waits
+    for what it asserts: nothing assumes the order of messages across topics
+    or clients.
     """
     try:
         async with asyncio.timeout(within):
             while not condition():
                 await asyncio.sleep(0.05)
     except TimeoutError:
-        pytest.fail(f"not within {within} s: {what}")
+        # A callable says what it found at the deadline, not at the start.
+        pytest.fail(f"not within {within} s: {what() if callable(what) else what}")
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_broker_carries_retained_messages_and_wills(tmp_path: Path, kind: str) -
         dying.will_set("a/will", b"gone", qos=1, retain=True)
         dying.connect("127.0.0.1", broker.port)
         dying.loop_start()
-        dying.publish("a/retained", b"kept", qos=1, retain=True).wait_for_publish(5)
+        dying.publish("a/retained", b"kept", qos=1, retain=True).wait_for_publish(30)
         dying.loop_stop()
         dying.socket().close()  # dies without a DISCONNECT: the broker sends the will
 
@@ -40,7 +40,7 @@ def test_broker_carries_retained_messages_and_wills(tmp_path: Path, kind: str) -
         listener.subscribe("a/#", qos=1)
         listener.loop_start()
         try:
-            assert arrived.wait(10), received
+            assert arrived.wait(30), received
         finally:
             listener.loop_stop()
             listener.disconnect()
