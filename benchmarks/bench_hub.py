@@ -91,7 +91,7 @@ async def test_heartbeats_of_a_thousand_devices(
     setup = time.process_time() - started
     hub = integration.runtime_data
     writes = Writes(hass)
-    timer = hub._sweep_timer
+    timer = hub.sweeper.timer
     beats = [
         (
             f"devices/BOX_{index:04}/heartbeat",
@@ -112,7 +112,7 @@ async def test_heartbeats_of_a_thousand_devices(
         len(beats),
         seconds,
         state_writes=writes.count,
-        sweep_timer_replaced=hub._sweep_timer is not timer,
+        sweep_timer_replaced=hub.sweeper.timer is not timer,
     )
     # The hub's own share, without Home Assistant's MQTT dispatch and the mocks.
     received = [

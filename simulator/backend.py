@@ -118,7 +118,7 @@ class Backend:
             self.last_error = f"the broker refused the connection: {reason}"
             self._console.warn(f"backend: {self.last_error}")
             return
-        # protocol.py has no filter for one message type, so the backend
+        # The protocol has no filter for one message type, so the backend
         # listens to every voice topic and keeps the display actions.
         _, self._subscribe_mid = client.subscribe(
             [(scheme.voice_filter, 1) for scheme in self._schemes]

@@ -2,7 +2,7 @@
 
 Everything here is a function of its arguments (and of a seeded random
 generator), so the tests check the exact topics and payloads without a broker.
-Topics come from protocol.py's TopicScheme and payloads follow protocol.md.
+Topics come from the protocol package's TopicScheme; payloads follow protocol.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The integration's protocol module, loaded on its own, and small wire helpers.
+"""The integration's protocol package, loaded on its own, and small wire helpers.
 
-protocol.py is pure Python, but importing it as
-`custom_components.voice_mqtt.protocol` would first run the package's
-`__init__`, which imports Home Assistant. Loading the file by path gives the
+The protocol package is pure Python, but importing it as
+`custom_components.voice_mqtt.protocol` would first run the integration's
+`__init__`, which imports Home Assistant. Loading the package by path gives the
 simulator the very same topic scheme and payload rules without that weight.
 """
 
@@ -19,14 +19,19 @@ __all__ = ["command_filter", "iso_now", "ms_now", "protocol"]
 
 MODULE_NAME = "voice_mqtt_protocol"
 PROTOCOL_PATH = (
-    Path(__file__).resolve().parents[1] / "custom_components/voice_mqtt/protocol.py"
+    Path(__file__).resolve().parents[1] / "custom_components/voice_mqtt/protocol"
 )
 
 
 def _load_protocol() -> ModuleType:
     if (loaded := sys.modules.get(MODULE_NAME)) is not None:
         return loaded
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, PROTOCOL_PATH)
+    # A package: its modules import each other relatively, as MODULE_NAME.*.
+    spec = importlib.util.spec_from_file_location(
+        MODULE_NAME,
+        PROTOCOL_PATH / "__init__.py",
+        submodule_search_locations=[str(PROTOCOL_PATH)],
+    )
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {PROTOCOL_PATH}")
     module = importlib.util.module_from_spec(spec)
@@ -35,7 +40,8 @@ def _load_protocol() -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[MODULE_NAME]
+        for name in [n for n in sys.modules if n.partition(".")[0] == MODULE_NAME]:
+            del sys.modules[name]
         raise
     return module
 
@@ -60,7 +66,7 @@ def ms_now() -> int:
 def command_filter(command_topic: str) -> str:
     """Return the filter for every command sent where command_topic points.
 
-    protocol.py builds command topics, not filters for them (`#` is no id), so
+    The protocol builds command topics, not filters for them (`#` is no id), so
     the filter is derived from a built topic to follow the configured scheme:
     `devices/VB_0001/commands/any` becomes `devices/VB_0001/commands/#`.
     """

@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.voice_mqtt.const import DOMAIN
-from custom_components.voice_mqtt.hub import last_seen_store
+from custom_components.voice_mqtt.persistence import last_seen_store
 
 from .common import disconnect, reconnect, send
 
@@ -282,7 +282,7 @@ async def test_heartbeats_that_change_nothing_write_nothing(
     assert state_of(hass, ONLINE) == "100"
     hub = integration.runtime_data
     timers_before = our_timers(hass)
-    sweep_timer = hub._sweep_timer
+    sweep_timer = hub.sweeper.timer
     assert sweep_timer in timers_before
 
     # A write that changes nothing still reports the state: count both.
@@ -303,7 +303,7 @@ async def test_heartbeats_that_change_nothing_write_nothing(
     assert changed == []
     assert reported == []
     # No timer per heartbeat: the one sweep timer is neither replaced nor joined.
-    assert hub._sweep_timer is sweep_timer
+    assert hub.sweeper.timer is sweep_timer
     assert our_timers(hass) == timers_before
 
 

@@ -7,6 +7,7 @@ import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 import json
 from pathlib import Path
+import sys
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -48,8 +49,15 @@ from custom_components.voice_mqtt.protocol import (
 
 V1 = TopicScheme()
 V0 = V1.legacy()
-PURE_MODULES = ("protocol.py", "presence.py", "conversation.py", "fleet.py")
-PACKAGE = Path(protocol.__file__).parent
+PROTOCOL = Path(protocol.__file__).parent
+PACKAGE = PROTOCOL.parent
+PURE_MODULES = (
+    *(f"protocol/{path.name}" for path in sorted(PROTOCOL.glob("*.py"))),
+    "presence.py",
+    "room.py",
+    "fleet.py",
+    "migration.py",
+)
 
 # Identifiers that can be one topic level.
 ids = st.text(
@@ -83,14 +91,26 @@ def test_pure_modules_import_nothing_from_home_assistant(module: str) -> None:
     assert not {name for name in imported if name.startswith("homeassistant")}
 
 
-def test_protocol_has_no_relative_imports() -> None:
-    # The simulator loads protocol.py by path, without its package.
-    tree = ast.parse((PACKAGE / "protocol.py").read_text())
-    assert not [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.level
-    ]
+@pytest.mark.parametrize("path", sorted(PROTOCOL.glob("*.py")), ids=lambda p: p.name)
+def test_the_protocol_imports_only_itself_and_the_standard_library(
+    path: Path,
+) -> None:
+    # The simulator loads the protocol package by path, without the integration.
+    outside: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [(0, name.name) for name in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [(node.level, node.module or "")]
+        else:
+            continue
+        outside += [
+            name
+            for level, name in names
+            if level > 1  # reaches out of the package
+            or (level == 0 and name.partition(".")[0] not in sys.stdlib_module_names)
+        ]
+    assert not outside
 
 
 # Identifiers -----------------------------------------------------------------

@@ -11,7 +11,8 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .hub import VoiceMqttConfigEntry, VoiceMqttHub, last_seen_store
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+from .persistence import last_seen_store
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)

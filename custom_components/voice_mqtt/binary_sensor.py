@@ -14,10 +14,11 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .conversation import Room, RoomAspect
 from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .fleet import Device, DeviceAspect
-from .hub import BridgeAspect, VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+from .listeners import BridgeAspect
+from .room import Room, RoomAspect
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0

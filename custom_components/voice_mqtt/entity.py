@@ -10,14 +10,14 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .hub import BridgeAspect, Listener, Scope
+from .fleet import Device
+from .listeners import BridgeAspect, Listener, Scope
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .conversation import Room
-    from .fleet import Device
     from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+    from .room import Room
 
 # Home Assistant refuses states longer than this.
 MAX_STATE_LENGTH = 255
@@ -76,7 +76,8 @@ class VoiceMqttEntity[ModelT](Entity):
         Not fixed at construction: the device must be described with what the
         message that made it said (an announced name, say).
         """
-        return self.hub.device_info(self.scope, self.object_id)
+        device = self.model if isinstance(self.model, Device) else None
+        return self.hub.registry.device_info(self.scope, self.object_id, device)
 
     @property
     def available(self) -> bool:
@@ -88,7 +89,7 @@ class VoiceMqttEntity[ModelT](Entity):
         await super().async_added_to_hass()
         for aspect in self._aspects:
             self.async_on_remove(
-                self.hub.async_listen(
+                self.hub.listeners.listen(
                     self.scope, self.object_id, aspect, self._listener(aspect)
                 )
             )
@@ -96,7 +97,7 @@ class VoiceMqttEntity[ModelT](Entity):
             self.scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects
         ):
             self.async_on_remove(
-                self.hub.async_listen(
+                self.hub.listeners.listen(
                     Scope.BRIDGE, "", BridgeAspect.CONNECTION, self.async_write_ha_state
                 )
             )
@@ -136,7 +137,7 @@ def async_add_hub_entities(
                 ]
             )
 
-        entry.async_on_unload(hub.async_on_room_added(add_room))
+        entry.async_on_unload(hub.room_arrivals.register(add_room, hub.rooms.values()))
     if device := tuple(device):
 
         @callback
@@ -148,4 +149,6 @@ def async_add_hub_entities(
                 ]
             )
 
-        entry.async_on_unload(hub.async_on_device_added(add_device))
+        entry.async_on_unload(
+            hub.device_arrivals.register(add_device, hub.devices.values())
+        )

@@ -11,10 +11,11 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .conversation import Room, RoomAspect, RoomEvent
 from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .fleet import Device, DeviceAspect
-from .hub import Listener, VoiceMqttConfigEntry
+from .hub import VoiceMqttConfigEntry
+from .listeners import Listener
+from .room import Room, RoomAspect, RoomEvent
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0

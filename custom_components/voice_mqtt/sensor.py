@@ -17,7 +17,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .conversation import Room, RoomAspect
 from .entity import (
     HubEntityDescription,
     VoiceMqttEntity,
@@ -25,7 +24,9 @@ from .entity import (
     truncate_state,
 )
 from .fleet import Device, DeviceAspect
-from .hub import BridgeAspect, VoiceMqttConfigEntry, VoiceMqttHub
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
+from .listeners import BridgeAspect
+from .room import Room, RoomAspect
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0

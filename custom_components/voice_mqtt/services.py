@@ -32,7 +32,8 @@ import probatio
 from yarl import URL
 
 from .const import DOMAIN
-from .hub import Scope, VoiceMqttHub
+from .hub import VoiceMqttHub
+from .listeners import Scope
 from .protocol import (
     MAX_PAYLOAD_BYTES,
     IdentifierError,
@@ -184,7 +185,7 @@ class _Target:
         """Return the room or device id the field names, or raise."""
         if self.device_entry is None:
             return _topic_level(self.field, self.value)
-        known = self.hub.identify(self.device_entry)
+        known = self.hub.registry.identify(self.device_entry)
         if known is None or known[0] is not scope:
             raise _invalid(
                 f"not_a_{scope}",

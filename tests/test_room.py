@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, strategies as st
-
-from custom_components.voice_mqtt.conversation import (
-    MAX_RESPONSE_CHARS,
-    QUIET_TIMEOUT,
-    DuplicateFilter,
-    Room,
-    RoomAspect,
-)
 from custom_components.voice_mqtt.protocol import (
     DisplayAction,
-    Layout,
     OverlayHint,
     Response,
     StateUpdate,
@@ -28,6 +18,12 @@ from custom_components.voice_mqtt.protocol import (
     VoiceMessage,
     VoicePayload,
     VoiceType,
+)
+from custom_components.voice_mqtt.room import (
+    MAX_RESPONSE_CHARS,
+    QUIET_TIMEOUT,
+    Room,
+    RoomAspect,
 )
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -227,45 +223,3 @@ def test_idle_rooms_have_no_deadline_and_streams_alone_keep_one() -> None:
     assert room.deadline == 5 + QUIET_TIMEOUT
     # Expiry of a stream alone leaves the idle state alone.
     assert room.expire(100, T0) == {RoomAspect.RESPONSE}
-
-
-def test_duplicate_filter_pairs_across_layouts_only() -> None:
-    duplicates = DuplicateFilter(window=10)
-    assert not duplicates.is_duplicate(Layout.CURRENT, "a", 0)
-    assert not duplicates.is_duplicate(Layout.CURRENT, "a", 0), "same layout twice"
-    assert duplicates.is_duplicate(Layout.LEGACY, "a", 1)
-    assert duplicates.is_duplicate(Layout.LEGACY, "a", 1)
-    assert not duplicates.is_duplicate(Layout.LEGACY, "a", 1), "both twins used"
-    assert len(duplicates) == 3  # paired entries wait for their expiry
-    # Unpaired messages expire after the window.
-    assert not duplicates.is_duplicate(Layout.CURRENT, "b", 20)
-    assert len(duplicates) == 1
-
-
-def test_duplicate_filter_is_bounded() -> None:
-    duplicates = DuplicateFilter(window=10, max_pending=3)
-    for key in range(5):
-        duplicates.is_duplicate(Layout.CURRENT, key, 0)
-    assert len(duplicates) == 3
-    assert not duplicates.is_duplicate(Layout.LEGACY, 0, 0), "forgotten"
-    assert duplicates.is_duplicate(Layout.LEGACY, 4, 0)
-
-
-@given(
-    st.lists(st.tuples(st.sampled_from(list(Layout)), st.integers(0, 3)), max_size=60)
-)
-def test_duplicate_filter_keeps_one_of_each_pair(
-    arrivals: list[tuple[Layout, int]],
-) -> None:
-    # Every message sent once per layout is kept exactly once, in any order.
-    duplicates = DuplicateFilter(window=1000)
-    kept: dict[int, int] = {}
-    sent: dict[tuple[Layout, int], int] = {}
-    for layout, key in arrivals:
-        sent[(layout, key)] = sent.get((layout, key), 0) + 1
-        if not duplicates.is_duplicate(layout, key, 0):
-            kept[key] = kept.get(key, 0) + 1
-    for key in {key for _, key in arrivals}:
-        current = sent.get((Layout.CURRENT, key), 0)
-        legacy = sent.get((Layout.LEGACY, key), 0)
-        assert kept[key] == max(current, legacy)

@@ -7,7 +7,6 @@ which aspects changed, so the hub can wake only the entities concerned.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +14,6 @@ from typing import Any, Final
 
 from .protocol import (
     DisplayAction,
-    Layout,
     OverlayHint,
     Response,
     StateUpdate,
@@ -151,25 +149,7 @@ class Room:
         """Apply one message; return the aspects that changed."""
         payload = message.payload
         # Display actions and tool runs happened, whichever session they belong to.
-        if isinstance(payload, DisplayAction):
-            self.display_action = RoomEvent(
-                message.session_id,
-                {"type": payload.action_type, "data": payload.data},
-                payload.timestamp,
-                retained,
-            )
-            changes = {RoomAspect.DISPLAY_ACTION}
-        elif isinstance(payload, ToolExecuted):
-            self.tool_executed = RoomEvent(
-                message.session_id,
-                {"tool_name": payload.tool_name, "success": payload.success},
-                payload.timestamp,
-                retained,
-                payload.success,
-            )
-            changes = {RoomAspect.TOOL_EXECUTED}
-        else:
-            changes = set()
+        changes = self._record_event(message, retained)
         switched = self._follow_session(message.session_id, payload.timestamp)
         if switched is None:
             return changes
@@ -178,46 +158,78 @@ class Room:
             self.session_time is None or payload.timestamp > self.session_time
         ):
             self.session_time = payload.timestamp
+        if (aspect := self._apply_to_session(message, received)) is not None:
+            changes.add(aspect)
+        self._refresh_deadline(now)
+        return changes
+
+    def _record_event(self, message: VoiceMessage, retained: bool) -> set[RoomAspect]:
+        payload = message.payload
+        if isinstance(payload, DisplayAction):
+            self.display_action = RoomEvent(
+                message.session_id,
+                {"type": payload.action_type, "data": payload.data},
+                payload.timestamp,
+                retained,
+            )
+            return {RoomAspect.DISPLAY_ACTION}
+        if isinstance(payload, ToolExecuted):
+            self.tool_executed = RoomEvent(
+                message.session_id,
+                {"tool_name": payload.tool_name, "success": payload.success},
+                payload.timestamp,
+                retained,
+                payload.success,
+            )
+            return {RoomAspect.TOOL_EXECUTED}
+        return set()
+
+    def _apply_to_session(
+        self, message: VoiceMessage, received: datetime
+    ) -> RoomAspect | None:
+        """Apply a message of the current session; return what it changed."""
+        payload = message.payload
         match payload:
             case StateUpdate():
-                if payload.state != self.state:
-                    self.state = payload.state
-                    self.state_changed = payload.timestamp or received
-                    changes.add(RoomAspect.STATE)
+                if payload.state == self.state:
+                    return None
+                self.state = payload.state
+                self.state_changed = payload.timestamp or received
+                return RoomAspect.STATE
             case Transcript():
                 if self._apply_transcript(message.session_id, payload):
-                    changes.add(RoomAspect.TRANSCRIPT)
+                    return RoomAspect.TRANSCRIPT
+                return None
             case Response():
                 self.response = ResponseState(message.session_id)
                 self.response.append(payload.text)
-                changes.add(RoomAspect.RESPONSE)
+                return RoomAspect.RESPONSE
             case StreamStart():
                 self.response = ResponseState(message.session_id, streaming=True)
-                changes.add(RoomAspect.RESPONSE)
+                return RoomAspect.RESPONSE
             case StreamChunk():
-                response = self.response
-                if (
-                    response is None
-                    or not response.streaming
-                    or response.session_id != message.session_id
-                ):
-                    # The start was before we listened: begin where we joined.
-                    response = self.response = ResponseState(
-                        message.session_id, streaming=True
-                    )
-                response.append(payload.chunk)
-                changes.add(RoomAspect.RESPONSE)
+                self._append_chunk(message.session_id, payload.chunk)
+                return RoomAspect.RESPONSE
             case StreamComplete():
-                if self._stop_streaming():
-                    changes.add(RoomAspect.RESPONSE)
+                return RoomAspect.RESPONSE if self._stop_streaming() else None
             case OverlayHint():
-                if payload.keep_open != self.keep_open:
-                    self.keep_open = payload.keep_open
-                    changes.add(RoomAspect.OVERLAY)
+                if payload.keep_open == self.keep_open:
+                    return None
+                self.keep_open = payload.keep_open
+                return RoomAspect.OVERLAY
             case _:
-                pass  # events were handled above
-        self._refresh_deadline(now)
-        return changes
+                return None  # events were recorded before
+
+    def _append_chunk(self, session_id: str, chunk: str) -> None:
+        response = self.response
+        if (
+            response is None
+            or not response.streaming
+            or response.session_id != session_id
+        ):
+            # The start was before we listened: begin where we joined.
+            response = self.response = ResponseState(session_id, streaming=True)
+        response.append(chunk)
 
     def expire(self, now: float, at: datetime) -> set[RoomAspect]:
         """End a session that went quiet before finishing; return what changed."""
@@ -306,53 +318,3 @@ class Room:
     def _refresh_deadline(self, now: float) -> None:
         streaming = self.response is not None and self.response.streaming
         self.deadline = now + QUIET_TIMEOUT if self.active or streaming else None
-
-
-class DuplicateFilter:
-    """Pairs a message heard on one topic layout with its copy on the other.
-
-    During a v0 to v1 migration publishers send everything twice, once per
-    layout. Each message waits up to `window` seconds for its twin; a twin
-    found is a duplicate. Only the other layout is searched, so two identical
-    chunks of one stream on the same layout are both kept.
-    """
-
-    def __init__(self, window: float = 10.0, max_pending: int = 10_000) -> None:
-        """Remember at most max_pending unpaired messages for window seconds."""
-        self._window = window
-        self._max_pending = max_pending
-        self._pending: dict[tuple[Layout, Hashable], deque[float]] = {}
-        self._expiry: deque[tuple[float, Layout, Hashable]] = deque()
-
-    def __len__(self) -> int:
-        """Return how many messages wait for their twin."""
-        return len(self._expiry)
-
-    def is_duplicate(self, layout: Layout, key: Hashable, now: float) -> bool:
-        """Tell whether key already came on the other layout; remember it if not."""
-        self._prune(now)
-        other = Layout.LEGACY if layout is Layout.CURRENT else Layout.CURRENT
-        if (times := self._pending.get((other, key))) is not None:
-            times.popleft()
-            if not times:
-                del self._pending[(other, key)]
-            return True
-        self._pending.setdefault((layout, key), deque()).append(now)
-        self._expiry.append((now, layout, key))
-        if len(self._expiry) > self._max_pending:
-            self._forget_oldest()
-        return False
-
-    def _prune(self, now: float) -> None:
-        limit = now - self._window
-        while self._expiry and self._expiry[0][0] < limit:
-            self._forget_oldest()
-
-    def _forget_oldest(self) -> None:
-        moment, layout, key = self._expiry.popleft()
-        times = self._pending.get((layout, key))
-        # Paired entries were already taken off the front of their queue.
-        if times and times[0] <= moment:
-            times.popleft()
-            if not times:
-                del self._pending[(layout, key)]

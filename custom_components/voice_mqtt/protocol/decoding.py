@@ -1,0 +1,290 @@
+"""Decoding: raw bytes to typed payloads and messages, or a ProtocolError.
+
+Every field is checked for its type and range; nothing a publisher sends can
+make these functions raise anything else. Pure Python: no Home Assistant import.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+import json
+import math
+from typing import Any, Final
+
+from .payloads import (
+    Announce,
+    DeviceEvent,
+    DeviceMessage,
+    DevicePayload,
+    DeviceStatus,
+    DisplayAction,
+    Heartbeat,
+    LastWill,
+    OverlayHint,
+    Response,
+    StateUpdate,
+    StreamChunk,
+    StreamComplete,
+    StreamStart,
+    ToolExecuted,
+    Transcript,
+    TranscriptStage,
+    VoiceMessage,
+    VoicePayload,
+)
+from .topics import DeviceTopicType, TopicScheme, VoiceType
+from .values import (
+    MAX_PAYLOAD_BYTES,
+    ProtocolError,
+    Rejection,
+    is_valid_identifier,
+    parse_timestamp,
+)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_object(raw: bytes | bytearray | str) -> dict[str, Any] | None:
+    """Return the JSON object in raw, None for an empty payload, or raise.
+
+    Size is checked before anything is decoded, so a huge payload costs nothing.
+    """
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(Rejection.OVERSIZE, f"{len(raw)} bytes")
+    if isinstance(raw, bytes | bytearray):
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ProtocolError(Rejection.NOT_UTF8, str(err)) from None
+    else:
+        text = raw
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES:
+            raise ProtocolError(Rejection.OVERSIZE, "over 64 KiB")
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as err:
+        # ValueError covers JSONDecodeError, NaN/Infinity and over-long integers.
+        raise ProtocolError(Rejection.INVALID_JSON, str(err)[:100]) from None
+    if not isinstance(value, dict):
+        raise ProtocolError(Rejection.NOT_AN_OBJECT, type(value).__name__)
+    return value
+
+
+def _field_error(name: str, expected: str) -> ProtocolError:
+    return ProtocolError(Rejection.INVALID_FIELD, f"{name} must be {expected}")
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _field_error(name, "a string")
+    return value
+
+
+def _required_text(data: dict[str, Any], name: str) -> str:
+    if (value := _text(data, name)) is None:
+        raise _field_error(name, "present")
+    return value
+
+
+def _non_empty(data: dict[str, Any], name: str) -> str:
+    value = _required_text(data, name)
+    if not value:
+        raise _field_error(name, "non-empty")
+    return value
+
+
+def _boolean(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise _field_error(name, "true or false")
+    return value
+
+
+def _integer(data: dict[str, Any], name: str) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    # bool is an int in Python, never in the protocol.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _field_error(name, "a number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise _field_error(name, "a whole number")
+        value = int(value)
+    return value
+
+
+def _number(data: dict[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _field_error(name, "a number")
+    result = float(value)
+    if not math.isfinite(result):
+        raise _field_error(name, "finite")
+    return result
+
+
+def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _field_error(name, "an object")
+    return value
+
+
+def _timestamp(data: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_timestamp(data.get("timestamp"))
+    except ValueError as err:
+        raise ProtocolError(Rejection.INVALID_FIELD, f"timestamp: {err}") from None
+
+
+_TRANSCRIPT_STAGES: Final = {
+    VoiceType.TRANSCRIPT: TranscriptStage.FINAL,  # the legacy final form
+    VoiceType.TRANSCRIPT_INTERIM: TranscriptStage.INTERIM,
+    VoiceType.TRANSCRIPT_FINAL: TranscriptStage.FINAL,
+    VoiceType.TRANSCRIPT_REFINED: TranscriptStage.REFINED,
+}
+
+
+def parse_voice_payload(
+    message_type: VoiceType, raw: bytes | bytearray | str
+) -> VoicePayload | None:
+    """Return the typed payload, None for an empty (cleared) one, or raise."""
+    data = decode_object(raw)
+    if data is None:
+        return None
+    timestamp = _timestamp(data)
+    match message_type:
+        case VoiceType.STATE:
+            return StateUpdate(_non_empty(data, "state"), timestamp)
+        case (
+            VoiceType.TRANSCRIPT
+            | VoiceType.TRANSCRIPT_INTERIM
+            | VoiceType.TRANSCRIPT_FINAL
+            | VoiceType.TRANSCRIPT_REFINED
+        ):
+            return Transcript(
+                _required_text(data, "text"),
+                _TRANSCRIPT_STAGES[message_type],
+                _integer(data, "sequence"),
+                _number(data, "confidence"),
+                timestamp,
+            )
+        case VoiceType.RESPONSE:
+            return Response(_required_text(data, "text"), timestamp)
+        case VoiceType.STREAM_START:
+            return StreamStart(timestamp)
+        case VoiceType.STREAM_CHUNK:
+            return StreamChunk(_required_text(data, "chunk"), timestamp)
+        case VoiceType.STREAM_COMPLETE:
+            return StreamComplete(timestamp)
+        case VoiceType.DISPLAY_ACTION:
+            return DisplayAction(
+                _non_empty(data, "type"), _object(data, "data"), timestamp
+            )
+        case VoiceType.TOOL_EXECUTED:
+            return ToolExecuted(
+                _non_empty(data, "tool_name"), _boolean(data, "success"), timestamp
+            )
+        case VoiceType.OVERLAY_HINT:
+            return OverlayHint(_boolean(data, "keep_open"), timestamp)
+
+
+def parse_voice_message(
+    scheme: TopicScheme, topic: str, raw: bytes | bytearray | str
+) -> VoiceMessage | None:
+    """Parse a voice topic and payload; None when the payload is empty."""
+    parts = scheme.parse_voice_topic(topic)
+    payload = parse_voice_payload(parts.message_type, raw)
+    if payload is None:
+        return None
+    return VoiceMessage(parts.room_id, parts.session_id, parts.message_type, payload)
+
+
+def _optional_id(data: dict[str, Any], name: str) -> str | None:
+    value = _text(data, name)
+    if value is None or value == "":
+        return None
+    if not is_valid_identifier(value):
+        raise ProtocolError(Rejection.INVALID_ID, f"{name} cannot be a topic level")
+    return value
+
+
+def parse_device_payload(
+    topic_type: DeviceTopicType, raw: bytes | bytearray | str
+) -> DevicePayload | None:
+    """Return the typed payload, None for an empty (cleared) one, or raise."""
+    data = decode_object(raw)
+    if data is None:
+        return None
+    timestamp = _timestamp(data)
+    match topic_type:
+        case DeviceTopicType.ANNOUNCE:
+            device_id = _optional_id(data, "deviceId")
+            if device_id is None:
+                raise _field_error("deviceId", "present")
+            return Announce(
+                device_id, _text(data, "type"), _text(data, "name"), timestamp
+            )
+        case DeviceTopicType.STATUS:
+            position = _integer(data, "positionMs")
+            if position is not None and position < 0:
+                raise _field_error("positionMs", "zero or more")
+            return DeviceStatus(
+                _non_empty(data, "status"),
+                _optional_id(data, "deviceId"),
+                _text(data, "type"),
+                position,
+                _optional_id(data, "sessionId"),
+                timestamp,
+            )
+        case DeviceTopicType.HEARTBEAT:
+            return Heartbeat(
+                _optional_id(data, "deviceId"),
+                _text(data, "type"),
+                _text(data, "status"),
+                timestamp,
+            )
+        case DeviceTopicType.EVENTS:
+            return DeviceEvent(data, timestamp)
+        case DeviceTopicType.LWT:
+            # A Last Will says offline; a device that reuses its will topic as a
+            # birth message ("online") is taken at its word.
+            status = _text(data, "status")
+            return LastWill(
+                status == "online", _optional_id(data, "deviceId"), timestamp
+            )
+
+
+def parse_device_message(
+    scheme: TopicScheme, topic: str, raw: bytes | bytearray | str
+) -> DeviceMessage | None:
+    """Parse a device topic and payload; None when the payload is empty.
+
+    A payload whose deviceId differs from the topic's id is attributed to the
+    topic's id (the topic is what the broker's ACLs vouch for) and flagged.
+    """
+    parts = scheme.parse_device_topic(topic)
+    payload = parse_device_payload(parts.topic_type, raw)
+    if payload is None:
+        return None
+    if isinstance(payload, Announce):
+        return DeviceMessage(payload.device_id, parts.topic_type, payload)
+    claimed = getattr(payload, "device_id", None)
+    return DeviceMessage(
+        parts.device_id,
+        parts.topic_type,
+        payload,
+        id_mismatch=claimed is not None and claimed != parts.device_id,
+    )

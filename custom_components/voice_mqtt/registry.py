@@ -1,0 +1,136 @@
+"""Rooms and voice devices in Home Assistant's device registry, in and out.
+
+The registry entries are what the entity contract promises (design.md): one
+device per room, per voice device and for the bridge, identified by the
+entry id, the scope and the room or device id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import (
+    CONNECTION_NETWORK_MAC,
+    DeviceEntry,
+    DeviceEntryType,
+    DeviceInfo,
+)
+
+from .const import DOMAIN, MANUFACTURER
+from .fleet import Device
+from .listeners import Scope
+from .protocol import normalize_mac
+
+
+def room_name(room_id: str) -> str:
+    """Return a room id as people write it: `living_room` -> `Living room`."""
+    words = room_id.replace("_", " ").replace("-", " ").strip() or room_id
+    return words[0].upper() + words[1:]
+
+
+def _mac_or_none(device_id: str) -> str | None:
+    try:
+        return normalize_mac(device_id)
+    except ValueError:
+        return None
+
+
+class RegistrySync:
+    """Describes, finds, updates and removes one entry's registry devices."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Work on the devices of entry."""
+        self._hass = hass
+        self._entry = entry
+        self.bridge_device_id = ""
+
+    def _identifier(self, scope: Scope, object_id: str) -> tuple[str, str]:
+        entry_id = self._entry.entry_id
+        if scope is Scope.BRIDGE:
+            return (DOMAIN, entry_id)
+        return (DOMAIN, f"{entry_id}_{scope}_{object_id}")
+
+    def register_bridge(self) -> None:
+        """Make sure the bridge device exists; rooms and devices hang off it."""
+        self.bridge_device_id = (
+            dr.async_get(self._hass)
+            .async_get_or_create(
+                config_entry_id=self._entry.entry_id,
+                **self.device_info(Scope.BRIDGE, "", None),
+            )
+            .id
+        )
+
+    def device_info(
+        self, scope: Scope, object_id: str, device: Device | None
+    ) -> DeviceInfo:
+        """Return the registry entry of the bridge, a room or a voice device."""
+        identifiers = {self._identifier(scope, object_id)}
+        if scope is Scope.ROOM:
+            return DeviceInfo(
+                identifiers=identifiers,
+                translation_key="room",
+                translation_placeholders={"room": room_name(object_id)},
+                manufacturer=MANUFACTURER,
+                model="Voice room",
+                via_device_id=self.bridge_device_id,
+            )
+        if scope is Scope.DEVICE:
+            info = DeviceInfo(
+                identifiers=identifiers,
+                name=object_id if device is None else device.name or object_id,
+                manufacturer=MANUFACTURER,
+                model=None if device is None else device.device_type,
+                via_device_id=self.bridge_device_id,
+            )
+            if (mac := _mac_or_none(object_id)) is not None:
+                info["connections"] = {(CONNECTION_NETWORK_MAC, mac)}
+            return info
+        return DeviceInfo(
+            identifiers=identifiers,
+            name=self._entry.title,
+            manufacturer=MANUFACTURER,
+            model="MQTT bridge",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    def identify(self, device_entry: DeviceEntry) -> tuple[Scope, str] | None:
+        """Tell which room or device a registry entry stands for."""
+        entry_id = self._entry.entry_id
+        for domain, identifier in device_entry.identifiers:
+            if domain != DOMAIN:
+                continue
+            for scope in (Scope.ROOM, Scope.DEVICE):
+                prefix = f"{entry_id}_{scope}_"
+                if identifier.startswith(prefix):
+                    return scope, identifier.removeprefix(prefix)
+        return None
+
+    def known(self) -> Iterator[tuple[DeviceEntry, Scope, str]]:
+        """Yield every room and voice device this entry has registered."""
+        registry = dr.async_get(self._hass)
+        for device_entry in dr.async_entries_for_config_entry(
+            registry, self._entry.entry_id
+        ):
+            if (known := self.identify(device_entry)) is not None:
+                yield device_entry, *known
+
+    def remove(self, device_entry: DeviceEntry) -> None:
+        """Take a registry device away, with its entities."""
+        dr.async_get(self._hass).async_remove_device(device_entry.id)
+
+    def update_device(self, device: Device) -> None:
+        """Carry a new announced name or type to the device registry."""
+        registry = dr.async_get(self._hass)
+        entry = registry.async_get_device_by_identifier(
+            self._identifier(Scope.DEVICE, device.device_id), self._entry.entry_id
+        )
+        # Before its entities are added the device is not registered yet; they
+        # will register it with the new name.
+        if entry is not None:
+            registry.async_update_device(
+                entry.id, name=device.name or device.device_id, model=device.device_type
+            )

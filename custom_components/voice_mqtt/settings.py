@@ -1,0 +1,74 @@
+"""What a config entry asks of the hub: its namespace and its behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from .const import (
+    CONF_ADMIN_PREFIX,
+    CONF_ADMIN_SNAPSHOT,
+    CONF_BASE,
+    CONF_DEVICE_PREFIX,
+    CONF_HEARTBEAT_TIMEOUT,
+    CONF_LEGACY_TOPICS,
+    CONF_QOS,
+    CONF_SESSION_PREFIX,
+    CONF_STALE_DEVICE_DAYS,
+    CONF_VERSION,
+    CONF_XIAOZHI_PREFIX,
+    DEFAULT_QOS,
+    DEFAULT_STALE_DEVICE_DAYS,
+)
+from .presence import DEFAULT_HEARTBEAT_TIMEOUT
+from .protocol import (
+    DEFAULT_ADMIN_PREFIX,
+    DEFAULT_BASE,
+    DEFAULT_DEVICE_PREFIX,
+    DEFAULT_SESSION_PREFIX,
+    DEFAULT_VERSION,
+    DEFAULT_XIAOZHI_PREFIX,
+    TopicScheme,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a config entry asks of the hub."""
+
+    scheme: TopicScheme
+    legacy_topics: bool = False
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    qos: int = DEFAULT_QOS
+    admin_snapshot: bool = False
+    stale_device_days: int = DEFAULT_STALE_DEVICE_DAYS
+
+    @classmethod
+    def from_entry(cls, entry: ConfigEntry) -> Settings:
+        """Read the namespace from data and the behaviour from options."""
+        data, options = entry.data, entry.options
+        return cls(
+            scheme=TopicScheme(
+                version=data.get(CONF_VERSION, DEFAULT_VERSION),
+                base=data.get(CONF_BASE, DEFAULT_BASE),
+                device_prefix=data.get(CONF_DEVICE_PREFIX, DEFAULT_DEVICE_PREFIX),
+                session_prefix=data.get(CONF_SESSION_PREFIX, DEFAULT_SESSION_PREFIX),
+                admin_prefix=data.get(CONF_ADMIN_PREFIX, DEFAULT_ADMIN_PREFIX),
+                xiaozhi_prefix=data.get(CONF_XIAOZHI_PREFIX, DEFAULT_XIAOZHI_PREFIX),
+            ),
+            legacy_topics=options.get(CONF_LEGACY_TOPICS, False),
+            heartbeat_timeout=float(
+                options.get(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT)
+            ),
+            qos=int(options.get(CONF_QOS, DEFAULT_QOS)),
+            admin_snapshot=options.get(CONF_ADMIN_SNAPSHOT, False),
+            stale_device_days=int(
+                options.get(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS)
+            ),
+        )
+
+    @property
+    def migration(self) -> bool:
+        """Tell whether v0 topics are heard besides the configured version."""
+        return self.legacy_topics and not self.scheme.is_legacy
