@@ -1,0 +1,103 @@
+"""The layout ARCHITECTURE.md describes, checked: sizes, layers, module names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from homeassistant.const import Platform
+import pytest
+
+from custom_components.voice_mqtt import PLATFORMS
+
+PACKAGE = Path(__file__).parents[1] / "custom_components" / "voice_mqtt"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+MAX_MODULE_LINES = 400
+MAX_CLASS_LINES = 250
+MAX_FUNCTION_LINES = 60
+
+# Bottom to top: a module may import its own layer and those below, never
+# one above. A new module must be placed here (and in ARCHITECTURE.md).
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"const", "protocol"}),
+    frozenset({"presence"}),
+    frozenset({"room", "fleet", "migration"}),
+    frozenset(
+        {
+            "listeners",
+            "settings",
+            "stats",
+            "connection",
+            "registry",
+            "persistence",
+            "timers",
+            "snapshot",
+        }
+    ),
+    frozenset({"hub"}),
+    frozenset({"entity", "services", "diagnostics", "config_flow"}),
+    frozenset({"sensor", "binary_sensor", "event"}),
+    frozenset({"__init__"}),
+)
+
+
+def _name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def _layer(module: str) -> int:
+    for index, layer in enumerate(LAYERS):
+        if module in layer:
+            return index
+    pytest.fail(f"{module} is in no layer of tests/test_layout.py")
+
+
+def _ids(path: Path) -> str:
+    return str(path.relative_to(PACKAGE))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_ids)
+def test_every_module_is_readable_in_one_sitting(path: Path) -> None:
+    source = path.read_text()
+    assert len(source.splitlines()) <= MAX_MODULE_LINES
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            limit = MAX_CLASS_LINES
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            limit = MAX_FUNCTION_LINES
+        else:
+            continue
+        assert node.end_lineno is not None
+        length = node.end_lineno - node.lineno + 1
+        assert length <= limit, f"{node.name} has {length} lines"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_ids)
+def test_no_import_runs_back_up(path: Path) -> None:
+    module = _name(path)
+    if module == "protocol":
+        return  # checked by test_protocol: the package imports only itself
+    layer = _layer(module)
+    above = [
+        node.module
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 1
+        and node.module is not None
+        and _layer(node.module.partition(".")[0]) > layer
+    ]
+    assert not above, f"{module} imports from a layer above it: {above}"
+
+
+def test_every_module_has_a_layer() -> None:
+    placed = set().union(*LAYERS)
+    assert {_name(path) for path in MODULES} == placed
+
+
+def test_no_module_carries_the_name_of_a_platform_it_is_not() -> None:
+    # hassfest takes a module named after an entity platform for that platform.
+    platforms = {platform.value for platform in Platform}
+    ours = {platform.value for platform in PLATFORMS}
+    assert {_name(path) for path in MODULES} & platforms == ours
