@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 import json
 from pathlib import Path
 import sys
 
+from homeassistant.helpers.json import json_bytes
 from hypothesis import given, settings, strategies as st
 import pytest
 
@@ -37,14 +39,10 @@ from custom_components.voice_mqtt.protocol import (
     TranscriptStage,
     VoiceType,
     decode_object,
-    normalize_mac,
     parse_device_message,
     parse_device_payload,
-    parse_timestamp,
     parse_voice_message,
     parse_voice_payload,
-    validate_identifier,
-    validate_prefix,
 )
 
 V1 = TopicScheme()
@@ -111,85 +109,6 @@ def test_the_protocol_imports_only_itself_and_the_standard_library(
             or (level == 0 and name.partition(".")[0] not in sys.stdlib_module_names)
         ]
     assert not outside
-
-
-# Identifiers -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "reason"),
-    [
-        ("", "empty"),
-        ("a" * 129, "too_long"),
-        ("a/b", "forbidden_character"),
-        ("a+b", "forbidden_character"),
-        ("a#", "forbidden_character"),
-        ("a\0b", "forbidden_character"),
-        ("tab\there", "forbidden_character"),
-        (42, "not_a_string"),
-    ],
-)
-def test_invalid_identifiers(value: object, reason: str) -> None:
-    with pytest.raises(IdentifierError) as err:
-        validate_identifier(value)
-    assert err.value.reason == reason
-
-
-@pytest.mark.parametrize("value", ["salon", "S_123", "a" * 128, "café", "VR 1"])
-def test_valid_identifiers(value: str) -> None:
-    assert validate_identifier(value) == value
-
-
-@pytest.mark.parametrize("value", ["home/devices", "devices", "a/b/c"])
-def test_valid_prefixes(value: str) -> None:
-    assert validate_prefix(value) == value
-
-
-@pytest.mark.parametrize(
-    "value", ["", "/devices", "devices/", "a//b", "$SYS", "a/+", 3]
-)
-def test_invalid_prefixes(value: object) -> None:
-    with pytest.raises(IdentifierError):
-        validate_prefix(value)
-
-
-def test_empty_prefix_only_where_allowed() -> None:
-    assert validate_prefix("", allow_empty=True) == ""
-
-
-# MAC addresses -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "CC-BA-97-11-0E-84",
-        "cc:ba:97:11:0e:84",
-        "CC:BA:97:11:0E:84",
-        "ccba97110e84",
-        "ccba.9711.0e84",
-        "  cc-ba-97-11-0e-84 ",
-    ],
-)
-def test_mac_normalisation(value: str) -> None:
-    assert normalize_mac(value) == "cc:ba:97:11:0e:84"
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["", "cc:ba:97:11:0e", "cc:ba-97:11:0e:84", "gg:ba:97:11:0e:84", "ccba97110e8"],
-)
-def test_malformed_macs(value: str) -> None:
-    with pytest.raises(ValueError, match="not a MAC"):
-        normalize_mac(value)
-
-
-@given(st.binary(min_size=6, max_size=6), st.sampled_from([":", "-", ""]))
-def test_mac_round_trip(raw: bytes, separator: str) -> None:
-    text = separator.join(f"{byte:02X}" for byte in raw)
-    normal = normalize_mac(text)
-    assert normal == ":".join(f"{byte:02x}" for byte in raw)
-    assert normalize_mac(normal) == normal
 
 
 # Topics --------------------------------------------------------------------------
@@ -359,6 +278,158 @@ def test_wrong_types_never_escape(
             parse()
 
 
+# Hostile numbers in every numeric field -----------------------------------------------
+
+# Raw JSON number tokens: Python parses them all; some cannot become a float
+# (1 followed by 400 zeros), some become infinity (1e400).
+NUMBER_TOKENS = st.one_of(
+    st.integers().map(str),
+    st.integers(min_value=2**62, max_value=10**400).map(str),
+    st.integers(min_value=-(10**400), max_value=-(2**62)).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(
+        ["1e400", "-1e400", "-0", "-0.0", "1e308", "5e-324", "1" + "0" * 400]
+    ),
+)
+NUMERIC_FIELDS = [
+    (VoiceType.STATE, '"state": "idle"', "timestamp"),
+    (VoiceType.TRANSCRIPT_INTERIM, '"text": "a"', "sequence"),
+    (VoiceType.TRANSCRIPT_FINAL, '"text": "a"', "confidence"),
+    (DeviceTopicType.STATUS, '"status": "idle"', "positionMs"),
+    (DeviceTopicType.HEARTBEAT, '"status": "idle"', "timestamp"),
+    (DeviceTopicType.EVENTS, '"type": "button"', "timestamp"),
+]
+
+
+def parse_any(message_type: VoiceType | DeviceTopicType, raw: str) -> object:
+    if isinstance(message_type, VoiceType):
+        return parse_voice_payload(message_type, raw)
+    return parse_device_payload(message_type, raw)
+
+
+@pytest.mark.parametrize(("message_type", "other", "name"), NUMERIC_FIELDS)
+def test_a_number_beyond_float_range_is_dropped_not_crashed(
+    message_type: VoiceType | DeviceTopicType, other: str, name: str
+) -> None:
+    raw = f'{{{other}, "{name}": 1{"0" * 400}}}'
+    with pytest.raises(ProtocolError) as err:
+        parse_any(message_type, raw)
+    assert err.value.reason is Rejection.OUT_OF_RANGE
+
+
+@pytest.mark.parametrize(
+    ("message_type", "fields"),
+    [
+        (VoiceType.STATE, {"state": "idle", "timestamp": -1}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": 1e20}),
+        (VoiceType.STATE, {"state": "idle", "timestamp": "9999-12-31T23:59:59-05:00"}),
+        (VoiceType.TRANSCRIPT_INTERIM, {"text": "a", "sequence": 2**63}),
+        (VoiceType.TRANSCRIPT_FINAL, {"text": "a", "confidence": 2**64}),
+    ],
+)
+def test_numbers_out_of_range_are_rejected(
+    message_type: VoiceType, fields: dict[str, object]
+) -> None:
+    with pytest.raises(ProtocolError) as err:
+        voice(message_type, **fields)
+    assert err.value.reason is Rejection.OUT_OF_RANGE
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(NUMERIC_FIELDS), NUMBER_TOKENS)
+def test_any_number_in_any_field_is_parsed_storably_or_dropped(
+    field: tuple[VoiceType | DeviceTopicType, str, str], token: str
+) -> None:
+    message_type, other, name = field
+    try:
+        payload = parse_any(message_type, f'{{{other}, "{name}": {token}}}')
+    except ProtocolError:
+        return
+    # Whatever is parsed can be stored by Home Assistant's encoder.
+    assert json_bytes(dataclasses.asdict(payload))  # type: ignore[call-overload]
+
+
+# What is passed through must be storable -------------------------------------------
+
+DEEP = "[" * 300 + "]" * 300  # json.loads takes it; orjson cannot store it
+
+
+@pytest.mark.parametrize(
+    ("message_type", "raw", "reason"),
+    [
+        (
+            VoiceType.DISPLAY_ACTION,
+            f'{{"type": "x", "data": {{"a": {DEEP}}}}}',
+            Rejection.TOO_DEEP,
+        ),
+        (
+            VoiceType.DISPLAY_ACTION,
+            '{"type": "x", "data": {"n": 18446744073709551616}}',
+            Rejection.OUT_OF_RANGE,
+        ),
+        (
+            VoiceType.DISPLAY_ACTION,
+            '{"type": "x", "data": {"n": 1e400}}',
+            Rejection.OUT_OF_RANGE,
+        ),
+        (
+            VoiceType.DISPLAY_ACTION,
+            f'{{"type": "x", "data": {{"t": "{"x" * 9000}"}}}}',
+            Rejection.TOO_LARGE,
+        ),
+        (
+            VoiceType.DISPLAY_ACTION,
+            f'{{"type": "{"x" * 256}"}}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            VoiceType.TOOL_EXECUTED,
+            f'{{"tool_name": "{"x" * 256}", "success": true}}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.EVENTS,
+            f'{{"type": "button", "deep": {DEEP}}}',
+            Rejection.TOO_DEEP,
+        ),
+        (
+            DeviceTopicType.EVENTS,
+            '{"type": "button", "n": -9223372036854775809}',
+            Rejection.OUT_OF_RANGE,
+        ),
+        (DeviceTopicType.EVENTS, f'{{"blob": "{"x" * 9000}"}}', Rejection.TOO_LARGE),
+        (
+            DeviceTopicType.ANNOUNCE,
+            f'{{"deviceId": "d", "name": "{"x" * 256}"}}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            f'{{"status": "idle", "type": "{"x" * 256}"}}',
+            Rejection.INVALID_FIELD,
+        ),
+    ],
+    ids=lambda value: str(value)[:30],
+)
+def test_data_home_assistant_cannot_store_is_dropped(
+    message_type: VoiceType | DeviceTopicType, raw: str, reason: Rejection
+) -> None:
+    with pytest.raises(ProtocolError) as err:
+        parse_any(message_type, raw)
+    assert err.value.reason is reason
+
+
+def test_names_and_data_at_their_limits_are_kept() -> None:
+    name = "x" * 255
+    assert voice(VoiceType.TOOL_EXECUTED, tool_name=name, success=True) == (
+        ToolExecuted(name, True)
+    )
+    data = {"t": "x" * 8000}
+    assert voice(VoiceType.DISPLAY_ACTION, type=name, data=data) == DisplayAction(
+        name, data
+    )
+
+
 # Payloads ---------------------------------------------------------------------------
 
 
@@ -421,8 +492,6 @@ def test_unknown_fields_are_ignored_and_floats_that_are_whole_are_ints() -> None
         (VoiceType.OVERLAY_HINT, {"keep_open": 1}),
         (VoiceType.STATE, {"state": "idle", "timestamp": "yesterday"}),
         (VoiceType.STATE, {"state": "idle", "timestamp": True}),
-        (VoiceType.STATE, {"state": "idle", "timestamp": -1}),
-        (VoiceType.STATE, {"state": "idle", "timestamp": 1e20}),
         (VoiceType.STATE, {"state": "idle", "timestamp": [1]}),
     ],
 )
@@ -461,34 +530,6 @@ def test_empty_payload_clears(raw: bytes | str) -> None:
     assert decode_object(raw) is None
     assert parse_voice_payload(VoiceType.STATE, raw) is None
     assert parse_device_payload(DeviceTopicType.LWT, raw) is None
-
-
-def test_timestamps() -> None:
-    assert parse_timestamp(None) is None
-    assert parse_timestamp(0) == datetime(1970, 1, 1, tzinfo=UTC)
-    assert parse_timestamp("2025-01-02T03:04:05Z") == datetime(
-        2025, 1, 2, 3, 4, 5, tzinfo=UTC
-    )
-    assert parse_timestamp("2025-01-02T05:04:05+02:00") == datetime(
-        2025, 1, 2, 3, 4, 5, tzinfo=UTC
-    )
-    # Naive ISO strings are taken as UTC.
-    assert parse_timestamp("2025-01-02T03:04:05") == datetime(
-        2025, 1, 2, 3, 4, 5, tzinfo=UTC
-    )
-    with pytest.raises(ValueError, match="out of range"):
-        parse_timestamp("9999-12-31T23:59:59-05:00")
-    with pytest.raises(ValueError, match="out of range"):
-        parse_timestamp(float("inf"))
-
-
-@given(st.datetimes(timezones=st.just(UTC), min_value=datetime(1971, 1, 1)))  # noqa: DTZ001
-def test_timestamp_forms_agree(moment: datetime) -> None:
-    iso = parse_timestamp(moment.isoformat())
-    epoch = parse_timestamp(protocol.epoch_ms(moment))
-    assert iso == moment
-    assert epoch is not None
-    assert abs(epoch - moment) < timedelta(milliseconds=1)
 
 
 def test_device_payloads() -> None:

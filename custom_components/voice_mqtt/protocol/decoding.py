@@ -6,9 +6,9 @@ make these functions raise anything else. Pure Python: no Home Assistant import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 import json
-import math
 from typing import Any, Final
 
 from .payloads import (
@@ -34,11 +34,16 @@ from .payloads import (
 )
 from .topics import DeviceTopicType, TopicScheme, VoiceType
 from .values import (
+    MAX_NAME_LENGTH,
     MAX_PAYLOAD_BYTES,
+    OutOfRangeError,
     ProtocolError,
     Rejection,
+    check_storable,
+    finite_number,
     is_valid_identifier,
     parse_timestamp,
+    whole_number,
 )
 
 
@@ -109,44 +114,52 @@ def _boolean(data: dict[str, Any], name: str) -> bool:
 
 def _integer(data: dict[str, Any], name: str) -> int | None:
     value = data.get(name)
-    if value is None:
-        return None
-    # bool is an int in Python, never in the protocol.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _field_error(name, "a number")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise _field_error(name, "a whole number")
-        value = int(value)
-    return value
+    return None if value is None else _checked(name, whole_number, value)
 
 
 def _number(data: dict[str, Any], name: str) -> float | None:
     value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _field_error(name, "a number")
-    result = float(value)
-    if not math.isfinite(result):
-        raise _field_error(name, "finite")
-    return result
+    return None if value is None else _checked(name, finite_number, value)
+
+
+def _checked[T](name: str, convert: Callable[[object], T], value: object) -> T:
+    """Convert a field's value; say which field was wrong, and how."""
+    try:
+        return convert(value)
+    except OutOfRangeError as err:
+        raise ProtocolError(Rejection.OUT_OF_RANGE, f"{name} {err}") from None
+    except ValueError as err:
+        raise ProtocolError(Rejection.INVALID_FIELD, f"{name} {err}") from None
 
 
 def _object(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return an object that is passed through to Home Assistant, if storable."""
     value = data.get(name)
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise _field_error(name, "an object")
+    check_storable(value)
+    return value
+
+
+def _name(data: dict[str, Any], name: str) -> str | None:
+    """Return a name (a device's name or type, a tool, a panel), bounded."""
+    value = _text(data, name)
+    if value is not None and len(value) > MAX_NAME_LENGTH:
+        raise _field_error(name, f"at most {MAX_NAME_LENGTH} characters")
+    return value
+
+
+def _required_name(data: dict[str, Any], name: str) -> str:
+    value = _non_empty(data, name)
+    _name(data, name)
     return value
 
 
 def _timestamp(data: dict[str, Any]) -> datetime | None:
-    try:
-        return parse_timestamp(data.get("timestamp"))
-    except ValueError as err:
-        raise ProtocolError(Rejection.INVALID_FIELD, f"timestamp: {err}") from None
+    value = data.get("timestamp")
+    return None if value is None else _checked("timestamp", parse_timestamp, value)
 
 
 _TRANSCRIPT_STAGES: Final = {
@@ -191,11 +204,13 @@ def parse_voice_payload(
             return StreamComplete(timestamp)
         case VoiceType.DISPLAY_ACTION:
             return DisplayAction(
-                _non_empty(data, "type"), _object(data, "data"), timestamp
+                _required_name(data, "type"), _object(data, "data"), timestamp
             )
         case VoiceType.TOOL_EXECUTED:
             return ToolExecuted(
-                _non_empty(data, "tool_name"), _boolean(data, "success"), timestamp
+                _required_name(data, "tool_name"),
+                _boolean(data, "success"),
+                timestamp,
             )
         case VoiceType.OVERLAY_HINT:
             return OverlayHint(_boolean(data, "keep_open"), timestamp)
@@ -235,7 +250,7 @@ def parse_device_payload(
             if device_id is None:
                 raise _field_error("deviceId", "present")
             return Announce(
-                device_id, _text(data, "type"), _text(data, "name"), timestamp
+                device_id, _name(data, "type"), _name(data, "name"), timestamp
             )
         case DeviceTopicType.STATUS:
             position = _integer(data, "positionMs")
@@ -244,7 +259,7 @@ def parse_device_payload(
             return DeviceStatus(
                 _non_empty(data, "status"),
                 _optional_id(data, "deviceId"),
-                _text(data, "type"),
+                _name(data, "type"),
                 position,
                 _optional_id(data, "sessionId"),
                 timestamp,
@@ -252,11 +267,12 @@ def parse_device_payload(
         case DeviceTopicType.HEARTBEAT:
             return Heartbeat(
                 _optional_id(data, "deviceId"),
-                _text(data, "type"),
+                _name(data, "type"),
                 _text(data, "status"),
                 timestamp,
             )
         case DeviceTopicType.EVENTS:
+            check_storable(data)  # the whole object becomes the event's data
             return DeviceEvent(data, timestamp)
         case DeviceTopicType.LWT:
             # A Last Will says offline; a device that reuses its will topic as a

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+import json
 import math
 import re
 from typing import Final
@@ -17,6 +18,19 @@ MAX_PAYLOAD_BYTES: Final = 64 * 1024
 
 # Epoch milliseconds beyond year 9999 cannot become a datetime.
 _MAX_EPOCH_MS: Final = 253_402_300_799_999
+# Home Assistant stores states and attributes with orjson, which refuses
+# integers beyond 64 bits (and one such attribute breaks the restore-state
+# save of every entity): no number outside this range is taken.
+MIN_INTEGER: Final = -(2**63)
+MAX_INTEGER: Final = 2**63 - 1
+# Data passed through to Home Assistant (a device event, a display action's
+# data) becomes a state attribute: it must be storable by orjson (no deeper
+# than ~255 levels) and fit the recorder, which refuses a state's attributes
+# over 16 KiB. Our own limits leave room for both.
+MAX_DATA_DEPTH: Final = 32
+MAX_DATA_BYTES: Final = 8 * 1024
+# Names that become attributes or registry names (tool, panel, device).
+MAX_NAME_LENGTH: Final = 255
 
 
 class Rejection(StrEnum):
@@ -27,6 +41,9 @@ class Rejection(StrEnum):
     INVALID_JSON = "invalid_json"
     NOT_AN_OBJECT = "not_an_object"
     INVALID_FIELD = "invalid_field"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_DEEP = "too_deep"
+    TOO_LARGE = "too_large"
     INVALID_TOPIC = "invalid_topic"
     INVALID_ID = "invalid_id"
     UNKNOWN_TYPE = "unknown_type"
@@ -40,6 +57,10 @@ class ProtocolError(ValueError):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class OutOfRangeError(ValueError):
+    """A number or timestamp beyond what can be stored or shown."""
 
 
 class IdentifierError(ValueError):
@@ -119,14 +140,19 @@ def normalize_mac(value: str) -> str:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """Return an aware UTC datetime from epoch ms or ISO 8601, or raise ValueError."""
+    """Return an aware UTC datetime from epoch ms or ISO 8601, or raise ValueError.
+
+    Any JSON value is safe here: integers too big for a float, NaN, infinity
+    and years beyond 9999 raise OutOfRangeError, a ValueError.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
         raise ValueError("a boolean is not a timestamp")
     if isinstance(value, int | float):
-        if not (math.isfinite(value) and 0 <= value <= _MAX_EPOCH_MS):
-            raise ValueError("epoch milliseconds out of range")
+        # Compared before any conversion: float(10**400) would overflow.
+        if not 0 <= value <= _MAX_EPOCH_MS:  # NaN compares false
+            raise OutOfRangeError("epoch milliseconds out of range")
         return datetime.fromtimestamp(value / 1000, UTC)
     if isinstance(value, str):
         try:
@@ -138,8 +164,67 @@ def parse_timestamp(value: object) -> datetime | None:
         try:
             return parsed.astimezone(UTC)
         except OverflowError:
-            raise ValueError("timestamp out of range") from None
+            raise OutOfRangeError("timestamp out of range") from None
     raise ValueError("a timestamp is epoch milliseconds or an ISO 8601 string")
+
+
+def whole_number(value: object) -> int:
+    """Return a JSON number that is whole and within 64 bits, or raise ValueError.
+
+    A whole float (2.0) is taken as an int; booleans are not numbers here.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise OutOfRangeError("must be finite")
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        value = int(value)
+    if not MIN_INTEGER <= value <= MAX_INTEGER:
+        raise OutOfRangeError("must be within 64 bits")
+    return value
+
+
+def finite_number(value: object) -> float:
+    """Return a JSON number as a finite float, or raise ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    if isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER:
+        raise OutOfRangeError("must be within 64 bits")  # float() could overflow
+    result = float(value)
+    if not math.isfinite(result):
+        raise OutOfRangeError("must be finite")
+    return result
+
+
+def check_storable(value: object) -> None:
+    """Raise ProtocolError unless value can be a Home Assistant state attribute.
+
+    Walked without recursion, so a deep value costs no stack: no container
+    deeper than MAX_DATA_DEPTH, no integer beyond 64 bits, no infinity, at most
+    MAX_DATA_BYTES once encoded.
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DATA_DEPTH:
+                raise ProtocolError(
+                    Rejection.TOO_DEEP, f"nested deeper than {MAX_DATA_DEPTH} levels"
+                )
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not MIN_INTEGER <= item <= MAX_INTEGER:
+                raise ProtocolError(Rejection.OUT_OF_RANGE, "an integer beyond 64 bits")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ProtocolError(Rejection.OUT_OF_RANGE, "a number beyond float range")
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_DATA_BYTES:
+        raise ProtocolError(
+            Rejection.TOO_LARGE, f"{size} bytes of data, over {MAX_DATA_BYTES}"
+        )
 
 
 def epoch_ms(moment: datetime) -> int:
