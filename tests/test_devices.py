@@ -229,7 +229,8 @@ async def test_presence_follows_will_status_and_silence(
     status(hass, "VR_1", "offline", 30)
     await hass.async_block_till_done()
     assert state_of(hass, connectivity) == STATE_OFF
-    assert state_of(hass, "sensor.vr_1_status") == "offline"
+    # An offline device's status is not shown as if it were live.
+    assert state_of(hass, "sensor.vr_1_status") == STATE_UNAVAILABLE
 
     heartbeat(hass, "VR_1")
     for _ in range(3):  # heartbeats every 15 s keep it online
@@ -246,6 +247,45 @@ async def test_presence_follows_will_status_and_silence(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert state_of(hass, connectivity) == STATE_OFF, "silent for over 45 s"
+
+
+DEVICE_ENTITIES = (
+    "sensor.vr_1_status",
+    "sensor.vr_1_session",
+    "event.vr_1_device_event",
+)
+
+
+async def test_an_offline_device_shows_nothing_as_live(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    connectivity = "binary_sensor.vr_1_connectivity"
+    status(hass, "VR_1", "playing", 0, sessionId="S_1")
+    send(hass, "devices/VR_1/events", {"type": "button"})
+    await hass.async_block_till_done()
+    assert [state_of(hass, e) for e in DEVICE_ENTITIES[:2]] == ["playing", "S_1"]
+    assert state_of(hass, DEVICE_ENTITIES[2]) not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
+
+    # Its Last Will: everything but connectivity is unavailable.
+    last_will(hass, "VR_1", 10, retain=False)
+    await hass.async_block_till_done()
+    assert [state_of(hass, e) for e in DEVICE_ENTITIES] == [STATE_UNAVAILABLE] * 3
+    assert state_of(hass, connectivity) == STATE_OFF
+
+    # Back: the last values show again.
+    heartbeat(hass, "VR_1")
+    await hass.async_block_till_done()
+    assert [state_of(hass, e) for e in DEVICE_ENTITIES[:2]] == ["playing", "S_1"]
+    assert state_of(hass, DEVICE_ENTITIES[2]) != STATE_UNAVAILABLE
+
+    # Silence beyond the heartbeat timeout is offline too.
+    freezer.tick(timedelta(seconds=46))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [state_of(hass, e) for e in DEVICE_ENTITIES] == [STATE_UNAVAILABLE] * 3
+    assert state_of(hass, connectivity) == STATE_OFF
 
 
 @pytest.mark.parametrize("entry_options", [{"heartbeat_timeout": 10}])
@@ -334,8 +374,9 @@ async def test_a_newer_retained_will_wins(
         message()
     await hass.async_block_till_done()
     assert state_of(hass, "binary_sensor.vr_1_connectivity") == STATE_OFF
-    # The status sensor shows the last status the device published.
-    assert state_of(hass, "sensor.vr_1_status") == "playing"
+    # The last status the device published is kept, not shown as live.
+    assert integration.runtime_data.devices["VR_1"].status == "playing"
+    assert state_of(hass, "sensor.vr_1_status") == STATE_UNAVAILABLE
 
 
 @pytest.mark.parametrize(

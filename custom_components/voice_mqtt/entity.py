@@ -10,7 +10,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .fleet import Device
+from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Listener, Scope
 
 if TYPE_CHECKING:
@@ -80,9 +80,26 @@ class VoiceMqttEntity[ModelT](Entity):
         return self.hub.registry.device_info(self.scope, self.object_id, device)
 
     @property
+    def _follows_presence(self) -> bool:
+        """Tell whether this entity goes unavailable while its device is offline.
+
+        Every entity of a voice device does, but the one that shows presence:
+        a connectivity sensor stays available and shows off.
+        """
+        return self.scope is Scope.DEVICE and DeviceAspect.PRESENCE not in self._aspects
+
+    @property
     def available(self) -> bool:
-        """Unavailable while Home Assistant's MQTT client is disconnected."""
-        return self.hub.connected
+        """Unavailable while the broker is away, or while its device is offline.
+
+        A device not heard from since a restart is neither: its entities stay
+        available, showing what they restored or unknown.
+        """
+        if not self.hub.connected:
+            return False
+        if self._follows_presence and isinstance(self.model, Device):
+            return self.model.online is not False
+        return True
 
     async def async_added_to_hass(self) -> None:
         """Listen to the hub for the aspects this entity shows."""
@@ -91,6 +108,15 @@ class VoiceMqttEntity[ModelT](Entity):
             self.async_on_remove(
                 self.hub.listeners.listen(
                     self.scope, self.object_id, aspect, self._listener(aspect)
+                )
+            )
+        if self._follows_presence:
+            self.async_on_remove(
+                self.hub.listeners.listen(
+                    self.scope,
+                    self.object_id,
+                    DeviceAspect.PRESENCE,
+                    self.async_write_ha_state,
                 )
             )
         if not (
