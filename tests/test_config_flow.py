@@ -268,6 +268,8 @@ async def test_options_flow_stores_options_and_reloads(
         "qos": "2",
         "admin_snapshot": True,
         "stale_device_days": 7.0,
+        "max_devices": 1200.0,
+        "max_rooms": 50.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -280,12 +282,15 @@ async def test_options_flow_stores_options_and_reloads(
         "qos": 2,
         "admin_snapshot": True,
         "stale_device_days": 7,
+        "max_devices": 1200,
+        "max_rooms": 50,
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
     assert new_hub.settings.qos == 2
     assert new_hub.settings.heartbeat_timeout == 30
     assert new_hub.settings.stale_device_days == 7
+    assert (new_hub.settings.max_devices, new_hub.settings.max_rooms) == (1200, 50)
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
     assert "admin/request/snapshot" in new_hub.subscriptions
 
@@ -306,4 +311,6 @@ async def test_options_form_shows_current_values(
         "qos": "0",
         "admin_snapshot": False,
         "stale_device_days": 30,
+        "max_devices": 1000,
+        "max_rooms": 200,
     }

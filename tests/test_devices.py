@@ -19,6 +19,7 @@ from homeassistant.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -319,8 +320,12 @@ async def test_heartbeats_that_change_nothing_write_nothing(
     for device_id in devices:
         status(hass, device_id, "idle")
     await hass.async_block_till_done()
-    assert state_of(hass, ONLINE) == "100"
     hub = integration.runtime_data
+    # So many new devices at once get their entities in two batches.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=1))
+    await hass.async_block_till_done()
+    assert hub.device_arrivals.waiting == 0
+    assert state_of(hass, ONLINE) == "100"
     timers_before = our_timers(hass)
     sweep_timer = hub.sweeper.timer
     assert sweep_timer in timers_before

@@ -1,20 +1,34 @@
-"""Nothing a publisher sends can hurt Home Assistant (issue 9, parts 1 and 2).
+"""Nothing a publisher sends can hurt Home Assistant (issue 9, parts 1 to 3).
 
 Hostile numbers are dropped and counted, never raised into the MQTT client;
 whatever becomes a state attribute can be stored by Home Assistant's own
-encoder, so the restore-state save of every entity keeps working.
+encoder, so the restore-state save of every entity keeps working; a flood of
+new ids stops at the entry's caps, with a repair issue, and gets its entities
+at a pace Home Assistant can take.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 import logging
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import restore_state
+from homeassistant.helpers import (
+    device_registry as dr,
+    issue_registry as ir,
+    restore_state,
+)
 from homeassistant.helpers.json import json_bytes
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.voice_mqtt.const import DOMAIN
+from custom_components.voice_mqtt.listeners import ARRIVAL_BATCH, ARRIVAL_INTERVAL
 
 from .common import send, voice_topic
 
@@ -133,3 +147,92 @@ async def test_every_attribute_can_be_stored_after_hostile_input(
         assert len(json_bytes(recorded)) <= RECORDER_ATTRIBUTE_LIMIT, state.entity_id
     await restore_state.async_get(hass).async_dump_states()
     assert errors(caplog) == []
+
+
+# An id flood (issue 9, part 3) -------------------------------------------------------
+
+
+def entry_devices(hass: HomeAssistant, entry: MockConfigEntry) -> list[dr.DeviceEntry]:
+    return dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+
+
+@pytest.mark.parametrize("entry_options", [{"max_devices": 5, "max_rooms": 3}])
+async def test_an_id_flood_stops_at_the_caps_with_a_repair_issue(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    for index in range(20):
+        send(hass, f"devices/D{index}/status", {"status": "idle"})
+    for index in range(10):
+        send(hass, voice_topic(f"room{index}", "S1", "state"), {"state": "listening"})
+    await hass.async_block_till_done()
+
+    hub = integration.runtime_data
+    assert sorted(hub.devices) == [f"D{index}" for index in range(5)]
+    assert sorted(hub.rooms) == [f"room{index}" for index in range(3)]
+    assert len(entry_devices(hass, integration)) == 1 + 5 + 3  # with the bridge
+    assert hub.limits.refused == {"device": 15, "room": 7}
+    # Known ones still work: refusing is about new ids only.
+    send(hass, "devices/D4/status", {"status": "playing"})
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.d4_status").state == "playing"
+
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+    )
+    assert issue is not None
+    assert issue.translation_key == "too_many_devices"
+    assert issue.translation_placeholders["cap"] == "5"
+    # The count is brought up to date once a minute, not once a message.
+    freezer.tick(timedelta(seconds=61))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(
+        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+    )
+    assert issue is not None
+    assert issue.translation_placeholders["refused"] == "15"
+    assert issue_registry.async_get_issue(
+        DOMAIN, f"{integration.entry_id}_room_cap_reached"
+    )
+
+    # The user raises the cap: the issue goes, and new ids are welcome again.
+    result = await hass.config_entries.options.async_init(integration.entry_id)
+    options = {str(key): key.default() for key in result["data_schema"].schema}
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, "max_devices": 50}
+    )
+    await hass.async_block_till_done()
+    assert not issue_registry.async_get_issue(
+        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+    )
+    send(hass, "devices/D10/status", {"status": "idle"})
+    await hass.async_block_till_done()
+    assert "D10" in integration.runtime_data.devices
+
+
+async def test_a_flood_of_new_ids_gets_its_entities_in_paced_batches(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    for index in range(300):
+        send(hass, f"devices/D{index}/status", {"status": f"s{index}"})
+    await hass.async_block_till_done()
+    hub = integration.runtime_data
+    assert len(hub.devices) == 300, "every model is known at once"
+    assert hub.device_arrivals.waiting == 300 - ARRIVAL_BATCH
+    assert len(entry_devices(hass, integration)) == 1 + ARRIVAL_BATCH
+
+    # A message for a waiting device is not lost.
+    send(hass, "devices/D299/status", {"status": "playing"})
+    for _ in range(300 // ARRIVAL_BATCH):
+        freezer.tick(timedelta(seconds=ARRIVAL_INTERVAL))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert hub.device_arrivals.waiting == 0
+    assert len(entry_devices(hass, integration)) == 1 + 300
+    assert hass.states.get("sensor.d299_status").state == "playing"
+    assert hass.states.get("sensor.d150_status").state == "s150"

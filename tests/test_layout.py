@@ -26,6 +26,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset(
         {
             "listeners",
+            "limits",
             "settings",
             "stats",
             "connection",

@@ -48,7 +48,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) ->
 async def async_unload_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> bool:
     """Unload platforms; the hub's own clean-up runs from async_on_unload."""
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
-        await entry.runtime_data.async_save()
+        # When rooms and devices were last heard of, saved now, not in a minute.
+        await entry.runtime_data.last_seen.async_save()
     return unloaded
 
 

@@ -42,7 +42,7 @@ BRIDGE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[VoiceMqttHub], ...
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
         aspects=(BridgeAspect.CONNECTION,),
-        is_on_fn=lambda hub: hub.connected,
+        is_on_fn=lambda hub: hub.connection.connected,
         always_available=True,
     ),
 )

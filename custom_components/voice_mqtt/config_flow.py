@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, override
 
 from homeassistant.components import mqtt
@@ -33,15 +34,21 @@ from .const import (
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_LEGACY_TOPICS,
+    CONF_MAX_DEVICES,
+    CONF_MAX_ROOMS,
     CONF_QOS,
     CONF_SESSION_PREFIX,
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
+    DEFAULT_MAX_DEVICES,
+    DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
     DEFAULT_STALE_DEVICE_DAYS,
     DISCOVERY_TOPICS,
     DOMAIN,
+    LARGEST_MAX_DEVICES,
+    LARGEST_MAX_ROOMS,
     MAX_HEARTBEAT_TIMEOUT,
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
@@ -64,6 +71,69 @@ _PREFIX_FIELDS = (
     CONF_XIAOZHI_PREFIX,
 )
 _DEFAULTS = TopicScheme()
+
+
+def _count_selector(largest: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(min=1, max=largest, step=1, mode=NumberSelectorMode.BOX)
+    )
+
+
+def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+    """Return the options form, filled in with the current options."""
+    return probatio.Schema(
+        {
+            probatio.Required(
+                CONF_LEGACY_TOPICS,
+                default=options.get(CONF_LEGACY_TOPICS, False),
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_HEARTBEAT_TIMEOUT,
+                default=options.get(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_HEARTBEAT_TIMEOUT,
+                    max=MAX_HEARTBEAT_TIMEOUT,
+                    step=1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            probatio.Required(
+                CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=["0", "1", "2"],
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_QOS,
+                )
+            ),
+            probatio.Required(
+                CONF_ADMIN_SNAPSHOT,
+                default=options.get(CONF_ADMIN_SNAPSHOT, False),
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_STALE_DEVICE_DAYS,
+                default=options.get(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=1,
+                    max=MAX_STALE_DEVICE_DAYS,
+                    step=1,
+                    unit_of_measurement="d",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            probatio.Required(
+                CONF_MAX_DEVICES,
+                default=options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES),
+            ): _count_selector(LARGEST_MAX_DEVICES),
+            probatio.Required(
+                CONF_MAX_ROOMS,
+                default=options.get(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS),
+            ): _count_selector(LARGEST_MAX_ROOMS),
+        }
+    )
 
 
 def _scheme_from(data: dict[str, Any]) -> TopicScheme:
@@ -229,56 +299,8 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
-            user_input[CONF_STALE_DEVICE_DAYS] = int(user_input[CONF_STALE_DEVICE_DAYS])
+            for key in (CONF_STALE_DEVICE_DAYS, CONF_MAX_DEVICES, CONF_MAX_ROOMS):
+                user_input[key] = int(user_input[key])
             return self.async_create_entry(data=user_input)
-        options = self.config_entry.options
-        schema = probatio.Schema(
-            {
-                probatio.Required(
-                    CONF_LEGACY_TOPICS,
-                    default=options.get(CONF_LEGACY_TOPICS, False),
-                ): BooleanSelector(),
-                probatio.Required(
-                    CONF_HEARTBEAT_TIMEOUT,
-                    default=options.get(
-                        CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_HEARTBEAT_TIMEOUT,
-                        max=MAX_HEARTBEAT_TIMEOUT,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                probatio.Required(
-                    CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
-                ): SelectSelector(
-                    SelectSelectorConfig(
-                        options=["0", "1", "2"],
-                        mode=SelectSelectorMode.DROPDOWN,
-                        translation_key=CONF_QOS,
-                    )
-                ),
-                probatio.Required(
-                    CONF_ADMIN_SNAPSHOT,
-                    default=options.get(CONF_ADMIN_SNAPSHOT, False),
-                ): BooleanSelector(),
-                probatio.Required(
-                    CONF_STALE_DEVICE_DAYS,
-                    default=options.get(
-                        CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=1,
-                        max=MAX_STALE_DEVICE_DAYS,
-                        step=1,
-                        unit_of_measurement="d",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-            }
-        )
+        schema = _options_schema(self.config_entry.options)
         return self.async_show_form(step_id="init", data_schema=schema)

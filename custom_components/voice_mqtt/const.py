@@ -19,12 +19,24 @@ CONF_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
 CONF_QOS: Final = "qos"
 CONF_ADMIN_SNAPSHOT: Final = "admin_snapshot"
 CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
+CONF_MAX_DEVICES: Final = "max_devices"
+CONF_MAX_ROOMS: Final = "max_rooms"
 
 DEFAULT_QOS: Final = 1
 DEFAULT_STALE_DEVICE_DAYS: Final = 30
 MAX_STALE_DEVICE_DAYS: Final = 3650
 MIN_HEARTBEAT_TIMEOUT: Final = 5
 MAX_HEARTBEAT_TIMEOUT: Final = 3600
+
+# Caps on the rooms and devices one entry knows, against an id flood: anyone
+# who may publish on devices/+/status could otherwise create devices without
+# end. Home Assistant adds at most 10,000 entities per config entry; a device
+# has 5 entities and a room 6, so the largest caps still fit:
+# 1,500 x 5 + 400 x 6 + 2 (bridge) = 9,902.
+DEFAULT_MAX_DEVICES: Final = 1000
+DEFAULT_MAX_ROOMS: Final = 200
+LARGEST_MAX_DEVICES: Final = 1500
+LARGEST_MAX_ROOMS: Final = 400
 
 # Topics in manifest.json for MQTT discovery (the default namespace). Only the
 # announce topic: Home Assistant starts a config flow for every message on a

@@ -20,7 +20,15 @@ async def async_get_config_entry_diagnostics(
     return {
         "namespace": dict(entry.data),
         "options": dict(entry.options),
-        "connected": hub.connected,
+        "connected": hub.connection.connected,
         "subscriptions": list(hub.subscriptions),
         "messages": hub.stats.as_dict(),
+        "known": {
+            "rooms": len(hub.rooms),
+            "devices": len(hub.devices),
+            # New ones whose entities are not added yet (a flood is paced).
+            "rooms_waiting": hub.room_arrivals.waiting,
+            "devices_waiting": hub.device_arrivals.waiting,
+        },
+        "limits": hub.limits.as_dict(),
     }

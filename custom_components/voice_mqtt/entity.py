@@ -95,7 +95,7 @@ class VoiceMqttEntity[ModelT](Entity):
         A device not heard from since a restart is neither: its entities stay
         available, showing what they restored or unknown.
         """
-        if not self.hub.connected:
+        if not self.hub.connection.connected:
             return False
         if self._follows_presence and isinstance(self.model, Device):
             return self.model.online is not False
@@ -154,27 +154,25 @@ def async_add_hub_entities(
     if room := tuple(room):
 
         @callback
-        def add_room(new_room: Room) -> None:
-            # Made now, while the message that made the room is being applied.
+        def add_rooms(rooms: list[Room]) -> None:
+            # One call per batch: the entity platform adds them together.
             async_add_entities(
-                [
-                    entity_class(hub, Scope.ROOM, new_room.room_id, new_room, d)
-                    for d in room
-                ]
+                entity_class(hub, Scope.ROOM, new.room_id, new, description)
+                for new in rooms
+                for description in room
             )
 
-        entry.async_on_unload(hub.room_arrivals.register(add_room, hub.rooms.values()))
+        entry.async_on_unload(hub.room_arrivals.register(add_rooms, hub.rooms.values()))
     if device := tuple(device):
 
         @callback
-        def add_device(new_device: Device) -> None:
+        def add_devices(devices: list[Device]) -> None:
             async_add_entities(
-                [
-                    entity_class(hub, Scope.DEVICE, new_device.device_id, new_device, d)
-                    for d in device
-                ]
+                entity_class(hub, Scope.DEVICE, new.device_id, new, description)
+                for new in devices
+                for description in device
             )
 
         entry.async_on_unload(
-            hub.device_arrivals.register(add_device, hub.devices.values())
+            hub.device_arrivals.register(add_devices, hub.devices.values())
         )

@@ -7,6 +7,7 @@ heartbeat that changes nothing costs no state write.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -177,3 +178,17 @@ class Device:
             return False
         self.status, self.session_id, self.position_ms = new
         return True
+
+
+def suspend_presence(devices: Iterable[Device]) -> None:
+    """Stop every device's clock: no heartbeat can arrive without the broker."""
+    for device in devices:
+        device.presence.suspend()
+
+
+def resume_presence(devices: Iterable[Device], now: float) -> Iterator[float]:
+    """Restart every device's clock with a full timeout; yield the deadlines."""
+    for device in devices:
+        device.presence.resume(now)
+        if device.presence.deadline is not None:
+            yield device.presence.deadline

@@ -19,7 +19,8 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
 from .connection import BrokerConnection
-from .fleet import Device, DeviceAspect
+from .fleet import Device, DeviceAspect, resume_presence, suspend_presence
+from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
@@ -61,8 +62,9 @@ class VoiceMqttHub:
         self.devices: dict[str, Device] = {}
         self.stats = MessageStats()
         self.listeners = Listeners()
-        self.room_arrivals: Arrivals[Room] = Arrivals()
-        self.device_arrivals: Arrivals[Device] = Arrivals()
+        self.room_arrivals: Arrivals[Room] = Arrivals(hass)
+        self.device_arrivals: Arrivals[Device] = Arrivals(hass)
+        self.limits = IdLimits(hass, entry, self.settings)
         self.registry = RegistrySync(hass, entry)
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(hass, self._expire)
@@ -76,12 +78,8 @@ class VoiceMqttHub:
     async def async_start(self) -> None:
         """Register the bridge, restore rooms and devices, subscribe."""
         self.registry.register_bridge()
-        restored = await async_restore(
-            self.registry,
-            self.last_seen,
-            stale_device_days=self.settings.stale_device_days,
-            heartbeat_timeout=self.settings.heartbeat_timeout,
-        )
+        self.limits.start()
+        restored = await async_restore(self.registry, self.last_seen, self.settings)
         self.rooms.update(restored.rooms)
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
@@ -105,13 +103,8 @@ class VoiceMqttHub:
         self.listeners.clear()
         self.room_arrivals.clear()
         self.device_arrivals.clear()
-        self._stream_pacer.cancel()
-        self.sweeper.cancel()
-        self.snapshot.cancel()
-
-    async def async_save(self) -> None:
-        """Write when rooms and devices were last heard of (on unload)."""
-        await self.last_seen.async_save()
+        for timers in (self._stream_pacer, self.sweeper, self.snapshot, self.limits):
+            timers.cancel()
 
     async def _subscribe(
         self, topic_filter: str, handler: Callable[[ReceiveMessage], None]
@@ -135,37 +128,27 @@ class VoiceMqttHub:
             return False
         scope, object_id = known
         if scope is Scope.ROOM:
-            self.rooms.pop(object_id, None)
+            if (room := self.rooms.pop(object_id, None)) is not None:
+                self.room_arrivals.forget(room)
             self._stream_pacer.forget(object_id)
-        elif self.devices.pop(object_id, None) is not None:
+        elif (device := self.devices.pop(object_id, None)) is not None:
+            self.device_arrivals.forget(device)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             self.snapshot.schedule()
         self.last_seen.forget(scope, object_id)
         return True
 
-    @property
-    def devices_online(self) -> int:
-        """Count the devices online now."""
-        return sum(1 for device in self.devices.values() if device.online)
-
     # Connection -------------------------------------------------------------
-
-    @property
-    def connected(self) -> bool:
-        """Tell whether Home Assistant's MQTT client is connected."""
-        return self.connection.connected
 
     @callback
     def _async_connection_changed(self, connected: bool) -> None:
-        now = self.hass.loop.time()
-        for device in self.devices.values():
-            # Silence proves nothing while no message can arrive.
-            if connected:
-                device.presence.resume(now)
-                if device.presence.deadline is not None:
-                    self.sweeper.schedule(device.presence.deadline)
-            else:
-                device.presence.suspend()
+        # Silence proves nothing while no message can arrive.
+        if connected:
+            now = self.hass.loop.time()
+            for deadline in resume_presence(self.devices.values(), now):
+                self.sweeper.schedule(deadline)
+        else:
+            suspend_presence(self.devices.values())
         self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.CONNECTION)
 
     # Voice messages -----------------------------------------------------------
@@ -188,8 +171,11 @@ class VoiceMqttHub:
             ):
                 self.stats.duplicates += 1
                 return
+            known = self._known(self.rooms, Scope.ROOM, message.room_id, Room)
+            if known is None:
+                return
+            room, new = known
             received = dt_util.utcnow()
-            room, new = _known(self.rooms, message.room_id, Room)
             self.last_seen.note(Scope.ROOM, room.room_id, received)
             changes = room.apply(
                 message, now=now, received=received, retained=msg.retain
@@ -199,6 +185,29 @@ class VoiceMqttHub:
                 self.room_arrivals.announce(room)
 
         return handle
+
+    def _known[ModelT](
+        self,
+        models: dict[str, ModelT],
+        scope: Scope,
+        object_id: str,
+        factory: Callable[[str], ModelT],
+    ) -> tuple[ModelT, bool] | None:
+        """Return the model of object_id and whether it is new; None if refused.
+
+        A new model is announced to the platforms only after the message that
+        made it is applied, so its entities start from what that message said
+        (an announced name becomes the device name, and the entity ids).
+        """
+        if (model := models.get(object_id)) is not None:
+            return model, False
+        if not self.limits.admits(scope, len(models)):
+            return None
+        model = models[object_id] = factory(object_id)
+        return model, True
+
+    def _new_device(self, device_id: str) -> Device:
+        return Device.with_timeout(device_id, self.settings.heartbeat_timeout)
 
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
@@ -227,17 +236,19 @@ class VoiceMqttHub:
             return
         if message.id_mismatch:
             self.stats.id_mismatches += 1
+        known = self._known(
+            self.devices, Scope.DEVICE, message.device_id, self._new_device
+        )
+        if known is None:
+            return
+        device, new = known
         received = dt_util.utcnow()
-        device, new = _known(self.devices, message.device_id, self._new_device)
         self.last_seen.note(Scope.DEVICE, device.device_id, received)
         now = self.hass.loop.time()
         changes = device.apply(message, now=now, received=received, retained=msg.retain)
         self._device_changed(device, changes)
         if new:
             self.device_arrivals.announce(device)
-
-    def _new_device(self, device_id: str) -> Device:
-        return Device.with_timeout(device_id, self.settings.heartbeat_timeout)
 
     @callback
     def _device_changed(self, device: Device, changes: set[DeviceAspect]) -> None:
@@ -278,18 +289,3 @@ class VoiceMqttHub:
                 self._device_changed(device, {DeviceAspect.PRESENCE})
             if device.presence.deadline is not None:
                 yield device.presence.deadline
-
-
-def _known[ModelT](
-    models: dict[str, ModelT], object_id: str, factory: Callable[[str], ModelT]
-) -> tuple[ModelT, bool]:
-    """Return the model of object_id, and whether it was just made.
-
-    A new model is announced to the platforms only after the message that made
-    it is applied, so its entities start from what that message said (an
-    announced name becomes the device name, and the entity ids).
-    """
-    if (model := models.get(object_id)) is not None:
-        return model, False
-    model = models[object_id] = factory(object_id)
-    return model, True

@@ -21,6 +21,7 @@ from .fleet import Device
 from .listeners import Scope
 from .registry import RegistrySync
 from .room import Room
+from .settings import Settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -104,11 +105,7 @@ class Restored:
 
 
 async def async_restore(
-    registry: RegistrySync,
-    last_seen: LastSeen,
-    *,
-    stale_device_days: int,
-    heartbeat_timeout: float,
+    registry: RegistrySync, last_seen: LastSeen, settings: Settings
 ) -> Restored:
     """Return the rooms and devices to know; remove the stale ones.
 
@@ -116,7 +113,7 @@ async def async_restore(
     """
     await last_seen.async_load()
     now = dt_util.utcnow()
-    oldest = now - timedelta(days=stale_device_days)
+    oldest = now - timedelta(days=settings.stale_device_days)
     restored = Restored()
     for device_entry, scope, object_id in registry.known():
         last = last_seen.known_since(scope, object_id, now)
@@ -133,7 +130,7 @@ async def async_restore(
         else:
             restored.devices[object_id] = Device.with_timeout(
                 object_id,
-                heartbeat_timeout,
+                settings.heartbeat_timeout,
                 name=device_entry.name,
                 device_type=device_entry.model,
             )

@@ -13,11 +13,15 @@ from .const import (
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_LEGACY_TOPICS,
+    CONF_MAX_DEVICES,
+    CONF_MAX_ROOMS,
     CONF_QOS,
     CONF_SESSION_PREFIX,
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
+    DEFAULT_MAX_DEVICES,
+    DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
     DEFAULT_STALE_DEVICE_DAYS,
 )
@@ -43,6 +47,8 @@ class Settings:
     qos: int = DEFAULT_QOS
     admin_snapshot: bool = False
     stale_device_days: int = DEFAULT_STALE_DEVICE_DAYS
+    max_devices: int = DEFAULT_MAX_DEVICES
+    max_rooms: int = DEFAULT_MAX_ROOMS
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> Settings:
@@ -66,6 +72,8 @@ class Settings:
             stale_device_days=int(
                 options.get(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS)
             ),
+            max_devices=int(options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)),
+            max_rooms=int(options.get(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS)),
         )
 
     @property

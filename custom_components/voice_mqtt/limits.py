@@ -1,0 +1,99 @@
+"""Limits on new ids: the caps on rooms and devices, and the repair issue.
+
+A message for a room or device the entry does not know makes one, unless
+the entry already knows as many as its cap (an option): then the message is
+dropped and counted, and a repair issue says how many were refused and how
+to raise the cap. How fast new ones get their entities is paced by
+listeners.Arrivals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .const import CONF_MAX_DEVICES, CONF_MAX_ROOMS, DOMAIN
+from .listeners import Scope
+from .settings import Settings
+
+# The repair issue's count of refused ids is brought up to date this often.
+REPORT_INTERVAL: Final = 60.0
+
+_OPTION = {Scope.ROOM: CONF_MAX_ROOMS, Scope.DEVICE: CONF_MAX_DEVICES}
+
+
+def issue_id(entry_id: str, scope: Scope) -> str:
+    """Return the repair issue's id for an entry's full rooms or devices."""
+    return f"{entry_id}_{scope}_cap_reached"
+
+
+class IdLimits:
+    """Refuses rooms and devices beyond the entry's caps, and says so."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, settings: Settings
+    ) -> None:
+        """Apply the caps of settings to entry."""
+        self._hass = hass
+        self._entry = entry
+        self.caps = {Scope.ROOM: settings.max_rooms, Scope.DEVICE: settings.max_devices}
+        self.refused: Counter[str] = Counter()
+        self._reported: dict[Scope, float] = {}
+        self._timers: dict[Scope, asyncio.TimerHandle] = {}
+
+    @callback
+    def start(self) -> None:
+        """Forget an earlier issue: the caps may have been raised since."""
+        for scope in self.caps:
+            ir.async_delete_issue(
+                self._hass, DOMAIN, issue_id(self._entry.entry_id, scope)
+            )
+
+    @callback
+    def admits(self, scope: Scope, known: int) -> bool:
+        """Tell whether one more room or device fits; count it if not."""
+        if known < self.caps[scope]:
+            return True
+        self.refused[scope] += 1
+        if scope not in self._timers:
+            due = self._reported.get(scope, -REPORT_INTERVAL) + REPORT_INTERVAL
+            if self._hass.loop.time() >= due:
+                self._report(scope)
+            else:
+                self._timers[scope] = self._hass.loop.call_at(due, self._report, scope)
+        return False
+
+    @callback
+    def _report(self, scope: Scope) -> None:
+        self._timers.pop(scope, None)
+        self._reported[scope] = self._hass.loop.time()
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            issue_id(self._entry.entry_id, scope),
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=f"too_many_{scope}s",
+            translation_placeholders={
+                "entry": self._entry.title,
+                "cap": str(self.caps[scope]),
+                "refused": str(self.refused[scope]),
+                "option": _OPTION[scope],
+            },
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the caps and refusals for diagnostics."""
+        return {"caps": dict(self.caps), "refused": dict(self.refused)}
+
+    def cancel(self) -> None:
+        """Stop pending reports (the entry is unloading)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
