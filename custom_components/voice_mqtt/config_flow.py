@@ -7,7 +7,6 @@ from typing import Any, override
 
 from homeassistant.components import mqtt
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
@@ -53,6 +52,7 @@ from .const import (
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
 )
+from .hub import VoiceMqttConfigEntry
 from .presence import DEFAULT_HEARTBEAT_TIMEOUT
 from .protocol import (
     LEGACY_VERSION,
@@ -186,7 +186,7 @@ class VoiceMqttConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: VoiceMqttConfigEntry) -> OptionsFlow:
         """Return the options flow."""
         return VoiceMqttOptionsFlow()
 

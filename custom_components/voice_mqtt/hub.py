@@ -49,7 +49,7 @@ type VoiceMqttConfigEntry = ConfigEntry[VoiceMqttHub]
 class VoiceMqttHub:
     """Receives, parses and routes everything for one config entry."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> None:
         """Prepare; nothing is subscribed until async_start."""
         self.hass = hass
         self.entry = entry

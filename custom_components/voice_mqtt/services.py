@@ -12,7 +12,6 @@ import logging
 from typing import Any, Final
 
 from homeassistant.components import mqtt
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -32,7 +31,7 @@ import probatio
 from yarl import URL
 
 from .const import DOMAIN
-from .hub import VoiceMqttHub
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .listeners import Scope
 from .protocol import (
     MAX_PAYLOAD_BYTES,
@@ -170,7 +169,7 @@ class _Target:
         if entry_id is None and self.device_entry is not None:
             # A device picked in the UI tells which entry it belongs to.
             entry_id = self.device_entry.config_entry_id
-        entry: ConfigEntry[VoiceMqttHub] = service.async_get_config_entry(
+        entry: VoiceMqttConfigEntry = service.async_get_config_entry(
             hass, DOMAIN, entry_id
         )
         self.hub = entry.runtime_data
