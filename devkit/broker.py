@@ -78,6 +78,9 @@ class Broker:
     workdir: Path
     port: int = 0
     kind: str = field(default_factory=default_kind)
+    # More lines for mosquitto's configuration (amqtt ignores them), e.g.
+    # "max_queued_messages 0" so that a slow subscriber loses nothing.
+    extra_config: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -119,7 +122,8 @@ class Broker:
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "log_dest stdout\n"
-            "log_type error\nlog_type warning\nlog_type notice\n",
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            + "".join(f"{line}\n" for line in self.extra_config),
             encoding="utf-8",
         )
         return [executable, "-c", str(config)]

@@ -13,17 +13,25 @@ import argparse
 from contextlib import ExitStack
 import json
 from pathlib import Path
-import secrets
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
-from urllib.request import Request, urlopen
 
 from .broker import Broker, free_port
+from .hass import (
+    DEFAULT_NAMESPACE,
+    ApiError,
+    HomeAssistantApi,
+    mqtt_flow_input,
+    onboard as onboard_owner,
+    run_flow,
+    start_hass,
+    stop_process,
+    wait_until_listening,
+)
+
+__all__ = ["ApiError", "HomeAssistantApi", "main", "onboard", "stop_process"]
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO / ".develop"
@@ -73,65 +81,6 @@ logger:
 """
 
 
-class ApiError(RuntimeError):
-    """Home Assistant answered with an error."""
-
-
-class HomeAssistantApi:
-    """The few REST calls scripts/develop needs, with nothing but the stdlib."""
-
-    def __init__(self, base_url: str) -> None:
-        """Talk to the Home Assistant at base_url."""
-        self.base_url = base_url.rstrip("/")
-        self.token: str | None = None
-
-    def call(
-        self, method: str, path: str, body: Any = None, *, form: bool = False
-    ) -> Any:
-        """Send one request and return its decoded JSON answer."""
-        headers = {}
-        data = None
-        if body is not None:
-            if form:
-                data = urlencode(body).encode()
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            else:
-                data = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = Request(  # noqa: S310 - our own local Home Assistant
-            self.base_url + path, data=data, headers=headers, method=method
-        )
-        try:
-            with urlopen(request, timeout=60) as response:  # noqa: S310
-                text = response.read().decode()
-        except HTTPError as err:
-            detail = err.read().decode(errors="replace")
-            raise ApiError(f"{method} {path}: {err.code} {detail}") from None
-        return json.loads(text) if text else None
-
-    def wait_until_up(self, timeout: float, hass: subprocess.Popen[bytes]) -> None:
-        """Wait for the HTTP server; the first start installs the frontend.
-
-        Any answer means it is up, an error too (before onboarding, most
-        endpoints refuse); only a refused connection means it is not.
-        """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if hass.poll() is not None:
-                raise RuntimeError("Home Assistant exited during start-up")
-            try:
-                self.call("GET", "/auth/providers")
-            except ApiError:
-                return
-            except URLError, ConnectionError, TimeoutError:
-                time.sleep(1)
-            else:
-                return
-        raise TimeoutError("Home Assistant did not start in time")
-
-
 def load_state() -> dict[str, Any]:
     """Return what earlier runs remembered (owner, tokens, broker)."""
     if STATE_FILE.exists():
@@ -174,81 +123,14 @@ def prepare_config(host: str, port: int) -> None:
 
 def onboard(api: HomeAssistantApi, state: dict[str, Any], client_id: str) -> None:
     """Create the owner account on first run, and keep a token for later runs."""
-    try:
-        steps = api.call("GET", "/api/onboarding")
-    except ApiError:  # the onboarding views are gone once onboarding is complete
-        refresh_access_token(api, state, client_id)
-        return
-    status = {step["step"]: step["done"] for step in steps}
-    if not status.get("user"):
-        password = secrets.token_urlsafe(12)
-        answer = api.call(
-            "POST",
-            "/api/onboarding/users",
-            {
-                "client_id": client_id,
-                "name": OWNER_NAME,
-                "username": OWNER_USERNAME,
-                "password": password,
-                "language": "en",
-            },
-        )
-        tokens = api.call(
-            "POST",
-            "/auth/token",
-            {
-                "grant_type": "authorization_code",
-                "code": answer["auth_code"],
-                "client_id": client_id,
-            },
-            form=True,
-        )
-        state.update(password=password, refresh_token=tokens["refresh_token"])
-        save_state(state)
-        api.token = tokens["access_token"]
-    else:
-        refresh_access_token(api, state, client_id)
-    for step, path, body in (
-        ("core_config", "/api/onboarding/core_config", {}),
-        ("analytics", "/api/onboarding/analytics", {}),
-        (
-            "integration",
-            "/api/onboarding/integration",
-            {"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
-        ),
-    ):
-        if not status.get(step):
-            api.call("POST", path, body)
-
-
-def refresh_access_token(
-    api: HomeAssistantApi, state: dict[str, Any], client_id: str
-) -> None:
-    """Log in again with the refresh token kept from the first run."""
-    tokens = api.call(
-        "POST",
-        "/auth/token",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": state["refresh_token"],
-            "client_id": client_id,
-        },
-        form=True,
+    onboard_owner(
+        api,
+        state,
+        client_id,
+        name=OWNER_NAME,
+        username=OWNER_USERNAME,
+        save=save_state,
     )
-    api.token = tokens["access_token"]
-
-
-def run_flow(api: HomeAssistantApi, handler: str, user_input: dict[str, Any]) -> None:
-    """Add an integration through its config flow, as the UI would."""
-    result = api.call("POST", "/api/config/config_entries/flow", {"handler": handler})
-    while result["type"] == "form":
-        result = api.call(
-            "POST", f"/api/config/config_entries/flow/{result['flow_id']}", user_input
-        )
-        if result.get("errors"):
-            raise ApiError(f"{handler} flow refused the input: {result['errors']}")
-    if result["type"] != "create_entry":
-        raise ApiError(f"{handler} flow ended with {result}")
 
 
 def configure_entries(
@@ -263,44 +145,11 @@ def configure_entries(
             api.call("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
         mqtt_entries = []
     if not mqtt_entries:
-        run_flow(
-            api,
-            "mqtt",
-            {
-                "broker": broker[0],
-                "port": broker[1],
-                "other_settings": {"set_client_cert": False, "set_ca_cert": "off"},
-            },
-        )
+        run_flow(api, "mqtt", mqtt_flow_input(broker))
         state["broker"] = list(broker)
         save_state(state)
     if not any(entry["domain"] == "voice_mqtt" for entry in entries):
-        run_flow(
-            api,
-            "voice_mqtt",
-            {
-                "version": "v1",
-                "base": "voice_assistant",
-                "device_prefix": "devices",
-                "session_prefix": "sessions",
-                "admin_prefix": "admin",
-                "xiaozhi_prefix": "xiaozhi",
-            },
-        )
-
-
-def wait_until_listening(api: HomeAssistantApi, timeout: float = 30) -> None:
-    """Wait until voice_mqtt is connected, plus MQTT's subscribe cool-down."""
-    deadline = time.monotonic() + timeout
-    entity = "binary_sensor.voice_assistant_mqtt_mqtt_connection"
-    while time.monotonic() < deadline:
-        try:
-            if api.call("GET", f"/api/states/{entity}")["state"] == "on":
-                break
-        except ApiError:
-            pass  # not created yet
-        time.sleep(0.5)
-    time.sleep(2)
+        run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))
 
 
 def parse_broker(text: str) -> tuple[str, int]:
@@ -371,15 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             broker_address = args.broker
 
         print("Starting Home Assistant (the first start installs its frontend) ...")
-        log = (STATE_DIR / "home-assistant.out").open("wb")
-        stack.callback(log.close)
-        hass = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "homeassistant", "-c", str(CONFIG_DIR)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
         stack.callback(stop_process, hass)
         api = HomeAssistantApi(base_url)
         try:
@@ -440,18 +281,6 @@ def wait(hass: subprocess.Popen[bytes]) -> int:
 
 def _raise_keyboard_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Ask a child to stop, then insist."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 if __name__ == "__main__":
