@@ -107,6 +107,10 @@ HOSTILE_ATTRIBUTES = [
         "devices/discovery/announce",
         json.dumps({"deviceId": "VR_1", "name": "n" * 20_000}),
     ),
+    # Lone surrogates: valid JSON escapes that no UTF-8 holds.
+    ("devices/discovery/announce", '{"deviceId": "VR_1", "name": "bad \\ud800"}'),
+    (voice_topic(ROOM, "S1", "state"), '{"state": "\\udfff"}'),
+    ("devices/VR_1/events", '{"type": "button", "\\ud800": 1}'),
 ]
 
 
@@ -145,6 +149,11 @@ async def test_every_attribute_can_be_stored_after_hostile_input(
         assert json_bytes(state.as_dict())
         recorded = {k: v for k, v in state.attributes.items() if k != "full_text"}
         assert len(json_bytes(recorded)) <= RECORDER_ATTRIBUTE_LIMIT, state.entity_id
+    # What the device registry saves.
+    for device in dr.async_entries_for_config_entry(
+        dr.async_get(hass), integration.entry_id
+    ):
+        assert json_bytes([device.name, device.model])
     await restore_state.async_get(hass).async_dump_states()
     assert errors(caplog) == []
 

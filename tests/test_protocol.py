@@ -515,6 +515,10 @@ def test_wrong_fields_are_rejected(
         (b"[" * 100_000, Rejection.OVERSIZE),
         (b"[" * 60_000, Rejection.INVALID_JSON),  # too deep: RecursionError
         (b'{"a": ' + b"9" * 5000 + b"}", Rejection.INVALID_JSON),
+        # A lone surrogate: valid JSON, but no UTF-8 (nor Home Assistant) holds it.
+        (b'{"state": "\\ud800"}', Rejection.NOT_UTF8),
+        (b'{"data": {"\\udfff": 1}}', Rejection.NOT_UTF8),
+        ('{"state": "\ud800"}', Rejection.NOT_UTF8),
         (b" " * (MAX_PAYLOAD_BYTES + 1), Rejection.OVERSIZE),
         ("é" * (MAX_PAYLOAD_BYTES // 2 + 1), Rejection.OVERSIZE),
     ],
@@ -523,6 +527,11 @@ def test_undecodable_payloads(raw: bytes | str, reason: Rejection) -> None:
     with pytest.raises(ProtocolError) as err:
         decode_object(raw)
     assert err.value.reason is reason
+
+
+def test_escaped_characters_that_utf8_holds_are_kept() -> None:
+    raw = b'{"state": "caf\\u00e9 \\ud83d\\ude00"}'
+    assert parse_voice_payload(VoiceType.STATE, raw) == StateUpdate("café 😀")
 
 
 @pytest.mark.parametrize("raw", [b"", b"  ", "", bytearray()])

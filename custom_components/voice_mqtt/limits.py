@@ -89,8 +89,12 @@ class IdLimits:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the caps and refusals for diagnostics."""
-        return {"caps": dict(self.caps), "refused": dict(self.refused)}
+        """Return the caps in force and the refusals, for diagnostics."""
+        return {
+            CONF_MAX_DEVICES: self.caps[Scope.DEVICE],
+            CONF_MAX_ROOMS: self.caps[Scope.ROOM],
+            "refused": dict(self.refused),
+        }
 
     def cancel(self) -> None:
         """Stop pending reports (the entry is unloading)."""

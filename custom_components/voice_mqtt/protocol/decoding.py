@@ -65,7 +65,11 @@ def decode_object(raw: bytes | bytearray | str) -> dict[str, Any] | None:
             raise ProtocolError(Rejection.NOT_UTF8, str(err)) from None
     else:
         text = raw
-        if len(text.encode("utf-8", "surrogatepass")) > MAX_PAYLOAD_BYTES:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as err:
+            raise ProtocolError(Rejection.NOT_UTF8, str(err)[:100]) from None
+        if size > MAX_PAYLOAD_BYTES:
             raise ProtocolError(Rejection.OVERSIZE, "over 64 KiB")
     if not text.strip():
         return None
@@ -76,7 +80,24 @@ def decode_object(raw: bytes | bytearray | str) -> dict[str, Any] | None:
         raise ProtocolError(Rejection.INVALID_JSON, str(err)[:100]) from None
     if not isinstance(value, dict):
         raise ProtocolError(Rejection.NOT_AN_OBJECT, type(value).__name__)
+    if "\\u" in text:
+        _refuse_lone_surrogates(value)
     return value
+
+
+def _refuse_lone_surrogates(value: dict[str, Any]) -> None:
+    """Raise unless every string in value can be UTF-8.
+
+    A JSON escape can make a lone surrogate ("\\ud800"): valid JSON, but no
+    UTF-8 holds it, so Home Assistant could save neither its registries nor its
+    restore state. Only payloads with escapes are checked; most have none.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(Rejection.NOT_UTF8, "a lone surrogate") from None
+    except RecursionError:
+        raise ProtocolError(Rejection.TOO_DEEP, "nested too deep") from None
 
 
 def _field_error(name: str, expected: str) -> ProtocolError:
