@@ -6,28 +6,29 @@ scripts/soak publishes them. Every topic is inside one voice_mqtt namespace
 one a broker accepts (no wildcard, no NUL, no control character), since a
 broker disconnects a client that publishes on a topic it refuses. Hostile ids
 with `/ + #` therefore travel in payload fields, where the protocol allows ids.
+
+What the garbage is aimed at (valid topics, the payload for each, the ids in
+them) is in devkit/fuzz_targets.py; the hostile values it is made of are the
+tables of devkit/fuzz_literals.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 import json
 from random import Random
 import time
-from typing import Any, Final
+from typing import Final
 
 from simulator.wire import protocol
 
-VoiceType = protocol.VoiceType
-DeviceType = protocol.DeviceTopicType
+from . import fuzz_literals as literals
+from .fuzz_targets import DeviceType, Targets, VoiceType, dump
 
 MIN_DEPTH: Final = 300  # nesting of the deep payloads that are still JSON
 MAX_PAYLOAD: Final = protocol.MAX_PAYLOAD_BYTES
-POOL_ROOMS: Final = 20  # rooms and devices that most garbage is aimed at
-POOL_DEVICES: Final = 50
 
 
 class Kind(StrEnum):
@@ -137,103 +138,6 @@ def generate(
             yield maker.flood_room(next(rooms))
 
 
-_WRONG_VALUES: Final[tuple[Any, ...]] = (
-    7,
-    -1,
-    3.5,
-    True,
-    None,
-    [],
-    [1, "two"],
-    {},
-    {"nested": 1},
-    "",
-    "text",
-    "2025-13-45T99:99:99",
-)
-_HUGE_LITERALS: Final = (
-    "1" + "0" * 400,  # an integer no float can hold
-    str(2**64),
-    "-" + str(2**63 + 1),
-    "1e400",  # json turns it into inf
-    "-1e400",
-    "1e-400",
-    "9" * 4400,  # over Python's integer-digits limit
-    "253402300800000",  # epoch ms just after year 9999
-    "-1",
-)
-_NAN_LITERALS: Final = ("NaN", "Infinity", "-Infinity")
-_HOSTILE_IDS: Final = (
-    "a/b",
-    "a+b",
-    "a#b",
-    "+",
-    "#",
-    "/",
-    "../..",
-    "x\x00y",
-    "\x01",
-    "tab\there",
-    "\x85",
-    "x" * 129,
-    "",
-    7,
-    None,
-)
-_HOSTILE_STRINGS: Final = (
-    "\ud800",  # a lone surrogate: valid JSON (escaped), invalid UTF-8
-    "\udfff tail",
-    "nul\x00inside",
-    "bell\x07 and escape\x1b[31m",
-    "\u202eright-to-left",
-    "zero\u200bwidth",
-    "🙂" * 50,
-    "\uff46\uff55\uff4c\uff4c width",  # fullwidth letters
-    "<script>alert(1)</script>",
-    "{{ states('sun.sun') }}",
-    "' OR 1=1 --",
-)
-_MALFORMED: Final = (
-    b"{",
-    b"}",
-    b'{"state": "idle"',
-    b'{"state": "idle",}',
-    b"{'state': 'idle'}",
-    b'{"state" "idle"}',
-    b'{"state": idle}',
-    b'{"a": 1} {"b": 2}',
-    b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark
-    b"null garbage",
-    b'{"a": "unterminated',
-    b'{"a": 01}',
-    b'{"a": .5}',
-    b'{"a": +1}',
-    b'{"a": 0x10}',
-    b'{"a": "\\x41"}',
-    b'{"a": "\\u12"}',
-    b"\x00\x00\x00",
-)
-_BAD_UTF8: Final = (
-    b"\xff\xfe\xfd",
-    b"\xc0\xaf",  # an overlong slash
-    b"\xe0\x80\xaf",
-    b"\xed\xa0\x80",  # an encoded surrogate
-    b"\xf4\x90\x80\x80",  # beyond U+10FFFF
-    b"\xc3",  # cut in the middle of a character
-    b"\x80\x81\x82",
-)
-_NOT_OBJECTS: Final = (
-    b"[]",
-    b"[1, 2, 3]",
-    b'"idle"',
-    b"42",
-    b"true",
-    b"null",
-    b"-0.0",
-    b'[{"state": "idle"}]',
-)
-
-
 class MessageMaker:
     """Makes one message at a time; all choices from its own seeded generator."""
 
@@ -246,7 +150,8 @@ class MessageMaker:
         """Aim at scheme's namespace (the default one by default)."""
         self.rng = rng
         self.scheme = scheme or protocol.TopicScheme()
-        self.clock = clock
+        # The targets draw from the same generator: one seed, one sequence.
+        self.targets = Targets(rng, self.scheme, clock)
         self._makers: dict[Kind, Callable[[], FuzzMessage]] = {
             Kind.MALFORMED_JSON: self._malformed_json,
             Kind.BAD_UTF8: self._bad_utf8,
@@ -281,113 +186,52 @@ class MessageMaker:
             "status": "idle",
             "positionMs": 0,
             "sessionId": "",
-            "timestamp": self._iso(),
+            "timestamp": self.targets.iso(),
         }
         return FuzzMessage(
-            Kind.FLOOD_DEVICE, topic, _dump(body), True, ("device", device_id)
+            Kind.FLOOD_DEVICE, topic, dump(body), True, ("device", device_id)
         )
 
     def flood_room(self, room_id: str) -> FuzzMessage:
         """Return a new room's valid state message."""
-        topic = self.scheme.voice_topic(room_id, self._session(), VoiceType.STATE)
-        body = {"state": "listening", "timestamp": self._ms()}
-        return FuzzMessage(
-            Kind.FLOOD_ROOM, topic, _dump(body), False, ("room", room_id)
+        topic = self.scheme.voice_topic(
+            room_id, self.targets.session(), VoiceType.STATE
         )
-
-    # Targets: a topic and the valid payload that belongs on it ---------------
-
-    def _target(
-        self, *, fresh: bool = False
-    ) -> tuple[str, dict[str, Any], tuple[str, str]]:
-        """Return a topic, a valid payload for it and what it names.
-
-        The room or device is one of a small pool, or (fresh) a random new id.
-        """
-        if self.rng.random() < 0.5:
-            room = self._fresh_id() if fresh else self._pool_room()
-            message_type = self.rng.choice(list(VoiceType))
-            topic = self.scheme.voice_topic(room, self._session(), message_type)
-            return topic, self._voice_body(message_type), ("room", room)
-        device = self._fresh_id() if fresh else self._pool_device()
-        topic_type = self.rng.choice(list(DeviceType))
-        topic = self.scheme.device_topic(device, topic_type)
-        return topic, self._device_body(topic_type, device), ("device", device)
-
-    def _voice_body(self, message_type: protocol.VoiceType) -> dict[str, Any]:
-        body: dict[str, Any] = {"timestamp": self._ms()}
-        match message_type:
-            case VoiceType.STATE:
-                body["state"] = self.rng.choice(
-                    ("idle", "wake_detected", "listening", "processing", "responding")
-                )
-            case (
-                VoiceType.RESPONSE | VoiceType.TRANSCRIPT | VoiceType.TRANSCRIPT_REFINED
-            ):
-                body["text"] = "turn on the lights"
-            case VoiceType.TRANSCRIPT_INTERIM:
-                body.update(text="turn on", sequence=self.rng.randrange(50))
-            case VoiceType.TRANSCRIPT_FINAL:
-                body.update(text="turn on the lights", confidence=0.85)
-            case VoiceType.STREAM_CHUNK:
-                body["chunk"] = " lights"
-            case VoiceType.DISPLAY_ACTION:
-                body.update(type="light_control", data={"room": "kitchen", "on": True})
-            case VoiceType.TOOL_EXECUTED:
-                body.update(tool_name="control_light", success=True)
-            case VoiceType.OVERLAY_HINT:
-                body["keep_open"] = True
-        return body
-
-    def _device_body(
-        self, topic_type: protocol.DeviceTopicType, device: str
-    ) -> dict[str, Any]:
-        body: dict[str, Any] = {"deviceId": device, "timestamp": self._iso()}
-        match topic_type:
-            case DeviceType.ANNOUNCE:
-                body.update(type="vr", name=f"Fuzz {device}")
-            case DeviceType.STATUS:
-                body.update(type="vr", status="idle", positionMs=0, sessionId="")
-            case DeviceType.HEARTBEAT:
-                body.update(type="vr", status="idle")
-            case DeviceType.EVENTS:
-                body.update(event="button_pressed", button=1)
-            case DeviceType.LWT:
-                body["status"] = "offline"
-        return body
+        body = {"state": "listening", "timestamp": self.targets.ms()}
+        return FuzzMessage(Kind.FLOOD_ROOM, topic, dump(body), False, ("room", room_id))
 
     # The kinds ---------------------------------------------------------------
 
     def _malformed_json(self) -> FuzzMessage:
-        topic, body, names = self._target()
+        topic, body, names = self.targets.pick()
         if self.rng.random() < 0.5:
-            payload = self.rng.choice(_MALFORMED)
+            payload = self.rng.choice(literals.MALFORMED_JSON)
         else:  # a valid payload cut short
-            text = _dump(body)
+            text = dump(body)
             payload = text[: self.rng.randrange(1, len(text))]
         return FuzzMessage(Kind.MALFORMED_JSON, topic, payload, names=names)
 
     def _bad_utf8(self) -> FuzzMessage:
-        topic, body, names = self._target()
-        bad = self.rng.choice(_BAD_UTF8)
-        text = _dump(body)
+        topic, body, names = self.targets.pick()
+        bad = self.rng.choice(literals.BAD_UTF8)
+        text = dump(body)
         cut = self.rng.randrange(len(text))
         payload = bad if self.rng.random() < 0.3 else text[:cut] + bad + text[cut:]
         return FuzzMessage(Kind.BAD_UTF8, topic, payload, names=names)
 
     def _not_an_object(self) -> FuzzMessage:
-        topic, _body, names = self._target()
-        payload = self.rng.choice(_NOT_OBJECTS)
+        topic, _body, names = self.targets.pick()
+        payload = self.rng.choice(literals.NOT_OBJECTS)
         return FuzzMessage(Kind.NOT_AN_OBJECT, topic, payload, names=names)
 
     def _wrong_types(self) -> FuzzMessage:
-        topic, body, names = self._target()
+        topic, body, names = self.targets.pick()
         for field in self.rng.sample(sorted(body), self.rng.randint(1, len(body))):
-            body[field] = self.rng.choice(_WRONG_VALUES)
-        return FuzzMessage(Kind.WRONG_TYPES, topic, _dump(body), names=names)
+            body[field] = self.rng.choice(literals.WRONG_VALUES)
+        return FuzzMessage(Kind.WRONG_TYPES, topic, dump(body), names=names)
 
-    def _with_literal(self, kind: Kind, literals: tuple[str, ...]) -> FuzzMessage:
-        topic, body, names = self._target()
+    def _with_literal(self, kind: Kind, table: tuple[str, ...]) -> FuzzMessage:
+        topic, body, names = self.targets.pick()
         numeric = [
             key
             for key in ("timestamp", "positionMs", "sequence", "confidence")
@@ -395,18 +239,18 @@ class MessageMaker:
         ]
         field = self.rng.choice(numeric or sorted(body))
         body[field] = "__LITERAL__"
-        literal = self.rng.choice(literals)
-        payload = _dump(body).replace(b'"__LITERAL__"', literal.encode())
+        literal = self.rng.choice(table)
+        payload = dump(body).replace(b'"__LITERAL__"', literal.encode())
         return FuzzMessage(kind, topic, payload, names=names)
 
     def _huge_numbers(self) -> FuzzMessage:
-        return self._with_literal(Kind.HUGE_NUMBERS, _HUGE_LITERALS)
+        return self._with_literal(Kind.HUGE_NUMBERS, literals.HUGE_LITERALS)
 
     def _nan_infinity(self) -> FuzzMessage:
-        return self._with_literal(Kind.NAN_INFINITY, _NAN_LITERALS)
+        return self._with_literal(Kind.NAN_INFINITY, literals.NAN_LITERALS)
 
     def _deep_nesting(self) -> FuzzMessage:
-        topic, body, names = self._target()
+        topic, body, names = self.targets.pick()
         if self.rng.random() < 0.2:  # too deep for any parser's recursion
             depth = self.rng.randint(5_000, 15_000)
             payload = b"[" * depth + b"]" * depth
@@ -414,16 +258,16 @@ class MessageMaker:
             depth = self.rng.randint(MIN_DEPTH, 2 * MIN_DEPTH)
             body["data" if "data" in body else "nested"] = "__DEEP__"
             deep = b'{"a":' * depth + b"{}" + b"}" * depth
-            payload = _dump(body).replace(b'"__DEEP__"', deep)
+            payload = dump(body).replace(b'"__DEEP__"', deep)
         return FuzzMessage(Kind.DEEP_NESTING, topic, payload, names=names)
 
     def _oversize(self) -> FuzzMessage:
-        topic, body, names = self._target()
+        topic, body, names = self.targets.pick()
         size = self.rng.randint(MAX_PAYLOAD + 1, 2 * MAX_PAYLOAD)
         body["padding"] = ""
-        filler = size - len(_dump(body))
+        filler = size - len(dump(body))
         body["padding"] = "x" * max(filler, 1)
-        return FuzzMessage(Kind.OVERSIZE, topic, _dump(body), names=names)
+        return FuzzMessage(Kind.OVERSIZE, topic, dump(body), names=names)
 
     def _hostile_ids(self) -> FuzzMessage:
         if self.rng.random() < 0.3:  # a topic level that is too long
@@ -432,12 +276,12 @@ class MessageMaker:
                 topic = self.scheme.voice_topic("r", "s", VoiceType.STATE).replace(
                     "/room/r/", f"/room/{long_id}/"
                 )
-                payload = _dump({"state": "idle"})
+                payload = dump({"state": "idle"})
             else:
                 topic = f"{self.scheme.device_prefix}/{long_id}/status"
-                payload = _dump({"status": "idle"})
+                payload = dump({"status": "idle"})
             return FuzzMessage(Kind.HOSTILE_IDS, topic, payload)
-        device = self._pool_device()
+        device = self.targets.pool_device()
         topic_type = self.rng.choice(
             (
                 DeviceType.ANNOUNCE,
@@ -447,29 +291,29 @@ class MessageMaker:
             )
         )
         topic = self.scheme.device_topic(device, topic_type)
-        body = self._device_body(topic_type, device)
+        body = self.targets.device_body(topic_type, device)
         field = "deviceId"
         if topic_type is DeviceType.STATUS and self.rng.random() < 0.5:
             field = "sessionId"
-        body[field] = self.rng.choice(_HOSTILE_IDS)
+        body[field] = self.rng.choice(literals.HOSTILE_IDS)
         names = None if topic_type is DeviceType.ANNOUNCE else ("device", device)
-        return FuzzMessage(Kind.HOSTILE_IDS, topic, _dump(body), names=names)
+        return FuzzMessage(Kind.HOSTILE_IDS, topic, dump(body), names=names)
 
     def _hostile_strings(self) -> FuzzMessage:
-        topic, body, names = self._target()
-        text = self.rng.choice(_HOSTILE_STRINGS)
+        topic, body, names = self.targets.pick()
+        text = self.rng.choice(literals.HOSTILE_STRINGS)
         if self.rng.random() < 0.03:  # long, yet under the size limit once escaped
             text *= 60_000 // len(json.dumps(text))
         keys = [key for key, value in body.items() if isinstance(value, str)]
         keys = [key for key in keys if key != "deviceId"] or ["extra"]
         body[self.rng.choice(keys)] = text
-        payload = _dump(body)
+        payload = dump(body)
         if len(payload) > MAX_PAYLOAD:
             payload = payload[:MAX_PAYLOAD]  # cut: then it is malformed as well
         return FuzzMessage(Kind.HOSTILE_STRINGS, topic, payload, names=names)
 
     def _unknown_type(self) -> FuzzMessage:
-        topic, body, names = self._target()
+        topic, body, names = self.targets.pick()
         head, _, _ = topic.rpartition("/")
         if topic.startswith(self.scheme.voice_root + "/"):
             # Up to the session: {voice_root}/room/{room}/session/{session}
@@ -479,16 +323,16 @@ class MessageMaker:
             ("bogus", "State", "response/stream", "state/extra", "$x")
         )
         topic = f"{head}/{level}"
-        return FuzzMessage(Kind.UNKNOWN_TYPE, topic, _dump(body), names=names)
+        return FuzzMessage(Kind.UNKNOWN_TYPE, topic, dump(body), names=names)
 
     def _empty_retained(self) -> FuzzMessage:
         if self.rng.random() < 0.7:
-            device = self._pool_device()
+            device = self.targets.pool_device()
             topic_type = self.rng.choice((DeviceType.STATUS, DeviceType.LWT))
             topic = self.scheme.device_topic(device, topic_type)
             names = ("device", device)
             return FuzzMessage(Kind.EMPTY_RETAINED, topic, b"", True, names)
-        topic, _body, names = self._target()
+        topic, _body, names = self.targets.pick()
         return FuzzMessage(Kind.EMPTY_RETAINED, topic, b"", True, names)
 
     def _admin_request(self) -> FuzzMessage:
@@ -497,44 +341,5 @@ class MessageMaker:
         return FuzzMessage(Kind.ADMIN_REQUEST, topic, payload)
 
     def _random_valid(self) -> FuzzMessage:
-        topic, body, names = self._target(fresh=True)
-        return FuzzMessage(Kind.RANDOM_VALID, topic, _dump(body), names=names)
-
-    # Values --------------------------------------------------------------------
-
-    def _fresh_id(self) -> str:
-        """Return a new random id, of the forms fleets use; valid, mostly new."""
-        rng = self.rng
-        match rng.randrange(5):
-            case 0:
-                return f"VR_{rng.randrange(10**6):06d}"
-            case 1:
-                return ":".join(f"{rng.randrange(256):02x}" for _ in range(6))
-            case 2:
-                return f"{rng.getrandbits(128):032x}"
-            case 3:
-                word = rng.choice(("кухня", "客厅", "salle_à_manger", "🙂"))
-                return f"{word}_{rng.randrange(1000)}"
-            case _:
-                return f"room {rng.randrange(10**5)} $x"
-
-    def _pool_room(self) -> str:
-        return f"fuzz_room_{self.rng.randrange(POOL_ROOMS)}"
-
-    def _pool_device(self) -> str:
-        return f"FUZZ_{self.rng.randrange(POOL_DEVICES):03d}"
-
-    def _session(self) -> str:
-        return f"{self.rng.getrandbits(64):016x}"
-
-    def _ms(self) -> int:
-        return int(self.clock() * 1000)
-
-    def _iso(self) -> str:
-        moment = datetime.fromtimestamp(self.clock(), UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _dump(body: dict[str, Any]) -> bytes:
-    # ensure_ascii keeps lone surrogates as \ud800 escapes: valid JSON.
-    return json.dumps(body).encode()
+        topic, body, names = self.targets.pick(fresh=True)
+        return FuzzMessage(Kind.RANDOM_VALID, topic, dump(body), names=names)

@@ -62,6 +62,31 @@ def test_the_same_seed_makes_the_same_messages() -> None:
     assert _plan(5) != _plan(6)
 
 
+def test_a_seed_makes_the_same_messages_as_before() -> None:
+    # Pinned: a soak's seed names the run it repeats, on any later commit.
+    # A change here changes what every seed sends: do it on purpose only.
+    assert [(m.kind, m.topic) for m in _plan()[:6]] == [
+        (
+            Kind.WRONG_TYPES,
+            "v1/voice_assistant/room/fuzz_room_7/session/a6f26332443425d8/transcript/refined",
+        ),
+        (
+            Kind.RANDOM_VALID,
+            "v1/voice_assistant/room/room 17703 $x/session/20d8a93018fa2c93/tool_executed",
+        ),
+        (Kind.HUGE_NUMBERS, "devices/discovery/announce"),
+        (Kind.DEEP_NESTING, "devices/FUZZ_017/heartbeat"),
+        (
+            Kind.WRONG_TYPES,
+            "v1/voice_assistant/room/fuzz_room_18/session/605517fee0c7d6b6/state",
+        ),
+        (
+            Kind.HUGE_NUMBERS,
+            "v1/voice_assistant/room/fuzz_room_14/session/008b2c46fb7f063f/transcript/final",
+        ),
+    ]
+
+
 def test_every_topic_is_inside_the_namespace_and_one_a_broker_takes() -> None:
     roots = (f"{SCHEME.voice_root}/room/", f"{SCHEME.device_prefix}/")
     for message in _plan():
