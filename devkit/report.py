@@ -135,9 +135,9 @@ class Report:
                 f"  [limit +{limits.rss_growth_mib:g} MiB]",
             )
         )
-        checks.append(self._api_check())
+        checks.append(_api_check(self.probe, self.limits.api_seconds))
         checks.extend(self._cap_checks())
-        checks.append(self._sent_check())
+        checks.append(_sent_check(self.publisher, self.plan.total))
         checks.append(
             Check(
                 "drained",
@@ -147,7 +147,7 @@ class Report:
                 "  [limit: within --drain-seconds]",
             )
         )
-        checks.append(self._simulator_check())
+        checks.append(_simulator_check(self.simulator_exit, self.simulator_problems))
         status, seconds = self.hass_stop
         checks.append(
             Check(
@@ -158,32 +158,6 @@ class Report:
             )
         )
         return checks
-
-    def _simulator_check(self) -> Check:
-        problems = self.simulator_problems
-        first = f", first: {problems[0][:120]!r}" if problems else ""
-        return Check(
-            "simulator",
-            self.simulator_exit == 0,
-            f"simulator: exit status {self.simulator_exit},"
-            f" {len(problems)} error lines in its output{first}"
-            "  [limit: it ran to the end]",
-        )
-
-    def _api_check(self) -> Check:
-        probe = self.probe
-        if probe is None or not probe.probes:
-            return Check("slowest /api/", False, "slowest GET /api/: never probed")
-        failed = (
-            f", {probe.failures} failed ({probe.last_error})" if probe.failures else ""
-        )
-        return Check(
-            "slowest /api/",
-            probe.slowest <= self.limits.api_seconds and not probe.failures,
-            f"slowest GET /api/ answer: {probe.slowest:.3f} s,"
-            f" {probe.slowest_at:.1f} s into the run; {probe.probes} probes{failed}"
-            f"  [limit {self.limits.api_seconds:g} s]",
-        )
 
     def _cap_checks(self) -> list[Check]:
         checks = []
@@ -219,22 +193,6 @@ class Report:
             )
         return checks
 
-    def _sent_check(self) -> Check:
-        publisher = self.publisher
-        planned = self.plan.total
-        if publisher is None:
-            return Check("sent", False, f"messages sent: none of {planned:,}")
-        complete = publisher.done and publisher.acknowledged >= planned
-        return Check(
-            "sent",
-            complete,
-            f"messages sent: {publisher.acknowledged:,} of {planned:,} acknowledged"
-            f" by the broker, {publisher.payload_bytes / MIB:.1f} MiB in"
-            f" {publisher.seconds:.1f} s"
-            + (f", {publisher.refused} refused by paho" if publisher.refused else "")
-            + "  [limit: all, within --seconds]",
-        )
-
     def failures(self) -> list[str]:
         """Return the names of the limits that were broken."""
         return [check.name for check in self.checks() if not check.ok]
@@ -269,7 +227,7 @@ class Report:
                 "  distinct valid ids in the fuzzer's topics:"
                 f" {len(named['device']):,} devices, {len(named['room']):,} rooms"
             )
-        out.extend(self._message_lines())
+        out.extend(_message_lines(self.diagnostics))
         if self.last_wills is not None:
             first = self.broker_warnings[:1]
             out.append(
@@ -298,27 +256,68 @@ class Report:
         out.append(f"result: {'FAIL: ' + ', '.join(failed) if failed else 'ok'}")
         return out
 
-    def _message_lines(self) -> list[str]:
-        messages: Mapping[str, Any] = self.diagnostics.get("messages", {})
-        if not messages:
-            return ["  voice_mqtt's diagnostics: no messages counters"]
-        out = []
-        for key in ("received", "rejected"):
-            value = messages.get(key)
-            if isinstance(value, Mapping):
-                total = sum(n for n in value.values() if isinstance(n, int))
-                parts = ", ".join(f"{name} {n:,}" for name, n in sorted(value.items()))
-                out.append(
-                    f"  messages {key} by voice_mqtt: {total:,} ({parts or 'none'})"
-                )
-        rest = {
-            key: value
-            for key, value in messages.items()
-            if key not in ("received", "rejected")
-        }
-        out.extend(f"  messages.{key}: {value}" for key, value in flatten(rest).items())
-        return out
-
 
 def _mark(check: Check) -> str:
     return f"  {check.line}  {'ok' if check.ok else 'FAIL'}"
+
+
+# The checks and lines that need only a few figures ---------------------------
+
+
+def _simulator_check(exit_status: int | None, problems: list[str]) -> Check:
+    first = f", first: {problems[0][:120]!r}" if problems else ""
+    return Check(
+        "simulator",
+        exit_status == 0,
+        f"simulator: exit status {exit_status},"
+        f" {len(problems)} error lines in its output{first}"
+        "  [limit: it ran to the end]",
+    )
+
+
+def _api_check(probe: ApiProbe | None, limit: float) -> Check:
+    if probe is None or not probe.probes:
+        return Check("slowest /api/", False, "slowest GET /api/: never probed")
+    failed = f", {probe.failures} failed ({probe.last_error})" if probe.failures else ""
+    return Check(
+        "slowest /api/",
+        probe.slowest <= limit and not probe.failures,
+        f"slowest GET /api/ answer: {probe.slowest:.3f} s,"
+        f" {probe.slowest_at:.1f} s into the run; {probe.probes} probes{failed}"
+        f"  [limit {limit:g} s]",
+    )
+
+
+def _sent_check(publisher: Publisher | None, planned: int) -> Check:
+    if publisher is None:
+        return Check("sent", False, f"messages sent: none of {planned:,}")
+    complete = publisher.done and publisher.acknowledged >= planned
+    return Check(
+        "sent",
+        complete,
+        f"messages sent: {publisher.acknowledged:,} of {planned:,} acknowledged"
+        f" by the broker, {publisher.payload_bytes / MIB:.1f} MiB in"
+        f" {publisher.seconds:.1f} s"
+        + (f", {publisher.refused} refused by paho" if publisher.refused else "")
+        + "  [limit: all, within --seconds]",
+    )
+
+
+def _message_lines(diagnostics: Mapping[str, Any]) -> list[str]:
+    messages: Mapping[str, Any] = diagnostics.get("messages", {})
+    if not messages:
+        return ["  voice_mqtt's diagnostics: no messages counters"]
+    out = []
+    for key in ("received", "rejected"):
+        value = messages.get(key)
+        if isinstance(value, Mapping):
+            total = sum(n for n in value.values() if isinstance(n, int))
+            parts = ", ".join(f"{name} {n:,}" for name, n in sorted(value.items()))
+            out.append(f"  messages {key} by voice_mqtt: {total:,} ({parts or 'none'})")
+    rest = {
+        key: value
+        for key, value in messages.items()
+        if key not in ("received", "rejected")
+    }
+    out.extend(f"  messages.{key}: {value}" for key, value in flatten(rest).items())
+    return out
