@@ -160,8 +160,8 @@ def parse_broker(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Start everything, print how to reach it, wait for Ctrl-C."""
+def build_parser() -> argparse.ArgumentParser:
+    """Return scripts/develop's command line."""
     parser = argparse.ArgumentParser(prog="scripts/develop", description=__doc__)
     parser.add_argument("--port", type=int, default=8123, help="Home Assistant port")
     parser.add_argument(
@@ -183,7 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo.add_argument("--devices", type=int, default=3, help="simulated devices")
     demo.add_argument("--rooms", type=int, default=2, help="simulated rooms")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start everything, print how to reach it, wait for Ctrl-C."""
+    args = build_parser().parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so everything started here is stopped; and
     # Ctrl-C works even when a shell started us with SIGINT ignored.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -207,18 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     client_id = f"{base_url}/"
 
     with ExitStack() as stack:
-        if args.broker is None:
-            broker = Broker(
-                STATE_DIR / "broker", port=free_port(state.get("broker_port", 1883))
-            )
-            print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} ...")
-            broker.start()
-            stack.callback(broker.stop)
-            state["broker_port"] = broker.port
-            broker_address = ("127.0.0.1", broker.port)
-        else:
-            broker_address = args.broker
-
+        broker_address = args.broker
+        if broker_address is None:
+            broker_address = start_broker(stack, state)
         print("Starting Home Assistant (the first start installs its frontend) ...")
         hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
         stack.callback(stop_process, hass)
@@ -232,42 +228,66 @@ def main(argv: list[str] | None = None) -> int:
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)
             return 1
 
-        print(
-            f"\nHome Assistant is up: http://localhost:{args.port}\n"
-            f"  user: {OWNER_USERNAME}   password: {state['password']}\n"
-            f"  broker: {broker_address[0]}:{broker_address[1]}\n"
-            f"  dashboard: http://localhost:{args.port}/voice-fleet/rooms\n"
-            f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
-            "Press Ctrl-C to stop everything started here.\n",
-            flush=True,
-        )
+        print_welcome(args.port, state["password"], broker_address)
         if args.demo:
             # A device that announces before voice_mqtt listens is first heard
             # by its retained status, which carries no name: let it listen.
             wait_until_listening(api)
-            simulator = subprocess.Popen(  # noqa: S603
-                [
-                    sys.executable,
-                    "-m",
-                    "simulator",
-                    "--host",
-                    broker_address[0],
-                    "--port",
-                    str(broker_address[1]),
-                    "--devices",
-                    str(args.devices),
-                    "--rooms",
-                    str(args.rooms),
-                    "--conversation-interval",
-                    "15",
-                ],
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+            simulator = start_simulator(broker_address, args.devices, args.rooms)
             # Stopped before Home Assistant: a clean stop sends no Last Will.
             stack.callback(stop_process, simulator)
         return wait(hass)
+
+
+def start_broker(stack: ExitStack, state: dict[str, Any]) -> tuple[str, int]:
+    """Start a broker, stopped when stack closes; return its address."""
+    broker = Broker(
+        STATE_DIR / "broker", port=free_port(state.get("broker_port", 1883))
+    )
+    print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} ...")
+    broker.start()
+    stack.callback(broker.stop)
+    state["broker_port"] = broker.port
+    return "127.0.0.1", broker.port
+
+
+def print_welcome(port: int, password: str, broker: tuple[str, int]) -> None:
+    """Print where Home Assistant is, how to log in and what it uses."""
+    print(
+        f"\nHome Assistant is up: http://localhost:{port}\n"
+        f"  user: {OWNER_USERNAME}   password: {password}\n"
+        f"  broker: {broker[0]}:{broker[1]}\n"
+        f"  dashboard: http://localhost:{port}/voice-fleet/rooms\n"
+        f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
+        "Press Ctrl-C to stop everything started here.\n",
+        flush=True,
+    )
+
+
+def start_simulator(
+    broker: tuple[str, int], devices: int, rooms: int
+) -> subprocess.Popen[bytes]:
+    """Start the fleet simulator (python -m simulator) on the broker."""
+    return subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "simulator",
+            "--host",
+            broker[0],
+            "--port",
+            str(broker[1]),
+            "--devices",
+            str(devices),
+            "--rooms",
+            str(rooms),
+            "--conversation-interval",
+            "15",
+        ],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def wait(hass: subprocess.Popen[bytes]) -> int:
