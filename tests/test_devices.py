@@ -616,6 +616,25 @@ async def test_stale_devices_are_removed_at_start_up(
     assert "device_OLD" not in saved["last_seen"]
 
 
+async def test_when_devices_were_heard_is_saved_every_few_minutes(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    freezer.move_to(T0)
+    heartbeat(hass, "VR_1")
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{integration.entry_id}"
+    # Not per message: recorded every 5 minutes, saved a minute later.
+    for _ in range(7):
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        heartbeat(hass, "VR_1")
+        await hass.async_block_till_done()
+    assert hass_storage[key]["data"]["last_seen"]["device_VR_1"] == T0.isoformat()
+
+
 @pytest.mark.parametrize("entry_options", [{"stale_device_days": 3}])
 async def test_the_stale_delay_is_an_option(
     hass: HomeAssistant,

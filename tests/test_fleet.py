@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from custom_components.voice_mqtt.fleet import NO_SESSION, Device, DeviceAspect
+from custom_components.voice_mqtt.fleet import (
+    NO_SESSION,
+    Device,
+    DeviceAspect,
+    QuietHeartbeats,
+)
 from custom_components.voice_mqtt.presence import Presence
 from custom_components.voice_mqtt.protocol import (
     Announce,
@@ -31,7 +36,7 @@ def apply(
     device: Device, payload: DevicePayload, *, retained: bool = False, now: float = 0
 ) -> set[DeviceAspect]:
     message = DeviceMessage(device.device_id, TOPICS[type(payload)], payload)
-    return device.apply(message, now=now, received=T0, retained=retained)
+    return device.apply(message, now=now, retained=retained)
 
 
 def test_announce_names_the_device_and_brings_it_online() -> None:
@@ -41,7 +46,7 @@ def test_announce_names_the_device_and_brings_it_online() -> None:
     changes = apply(device, Announce("VR_1", "vr", "Headset"))
     assert changes == {DeviceAspect.INFO, DeviceAspect.PRESENCE}
     assert (device.name, device.device_type, device.online) == ("Headset", "vr", True)
-    assert device.last_seen == T0
+    assert device.heard == 0
     assert apply(device, Announce("VR_1", "vr", "Headset")) == set()
     assert apply(device, Announce("VR_1")) == set(), "nothing new"
 
@@ -106,7 +111,7 @@ def test_events_are_not_presence() -> None:
 
 def test_snapshot_entry() -> None:
     device = Device("VR_1")
-    assert device.snapshot_entry() == {
+    assert device.snapshot_entry(None) == {
         "deviceId": "VR_1",
         "type": None,
         "name": None,
@@ -116,5 +121,26 @@ def test_snapshot_entry() -> None:
         "lastSeen": None,
     }
     apply(device, Announce("VR_1", "vr", "Headset"))
-    assert device.snapshot_entry()["online"] is True
-    assert device.snapshot_entry()["lastSeen"] == T0.isoformat()
+    assert device.snapshot_entry(T0)["online"] is True
+    assert device.snapshot_entry(T0)["lastSeen"] == T0.isoformat()
+
+
+def test_an_identical_heartbeat_only_moves_the_clock() -> None:
+    quiet = QuietHeartbeats()
+    device = Device.with_timeout("VR_1", 45)
+    topic, beat = "devices/VR_1/heartbeat", b'{"status": "idle"}'
+    assert not quiet.take(topic, beat, 10), "nothing remembered yet"
+    apply(device, Heartbeat(), now=10)
+    quiet.remember(topic, beat, device)
+    assert quiet.take(topic, beat, 20)
+    assert (device.presence.deadline, device.heard) == (65, 20)
+    assert not quiet.take(topic, b'{"status": "busy"}', 30), "other bytes: parse"
+    apply(device, LastWill(False), now=40)
+    assert not quiet.take(topic, beat, 50), "offline: the whole way, to come back"
+    assert device.online is False
+    apply(device, Heartbeat(), now=50)
+    device.presence.suspend()
+    assert not quiet.take(topic, beat, 60), "suspended: nothing moves"
+    quiet.forget(device)
+    device.presence.resume(60)
+    assert not quiet.take(topic, beat, 70), "forgotten"

@@ -59,7 +59,8 @@ class Device:
     # Timestamp of the status applied: an older replayed status is history.
     status_time: datetime | None = None
     event: DeviceEventRecord | None = None
-    last_seen: datetime | None = None
+    # Monotonic time of the last message: no wall clock is read per message.
+    heard: float | None = None
 
     @classmethod
     def with_timeout(
@@ -92,15 +93,10 @@ class Device:
         return self.session_id or NO_SESSION
 
     def apply(
-        self,
-        message: DeviceMessage,
-        *,
-        now: float,
-        received: datetime,
-        retained: bool = False,
+        self, message: DeviceMessage, *, now: float, retained: bool = False
     ) -> set[DeviceAspect]:
-        """Apply one message; return the aspects that changed."""
-        self.last_seen = received
+        """Apply one message received at monotonic time now; return what changed."""
+        self.heard = now
         payload = message.payload
         changes: set[DeviceAspect] = set()
         match payload:
@@ -158,7 +154,7 @@ class Device:
             changed = True
         return changed
 
-    def snapshot_entry(self) -> dict[str, Any]:
+    def snapshot_entry(self, last_seen: datetime | None) -> dict[str, Any]:
         """Describe the device for the admin snapshot (the protocol's field names)."""
         return {
             "deviceId": self.device_id,
@@ -167,7 +163,7 @@ class Device:
             "status": self.status,
             "sessionId": self.session_id,
             "online": self.online,
-            "lastSeen": None if self.last_seen is None else self.last_seen.isoformat(),
+            "lastSeen": None if last_seen is None else last_seen.isoformat(),
         }
 
     def _set_status(self, payload: DeviceStatus) -> bool:
@@ -186,9 +182,55 @@ def suspend_presence(devices: Iterable[Device]) -> None:
         device.presence.suspend()
 
 
+def still_here(device: Device, now: float) -> bool:
+    """Take a heartbeat identical to the last one: only the clock moves.
+
+    Return False when more than that is to be done (the device is not known
+    online), so the heartbeat goes the whole way instead.
+    """
+    presence = device.presence
+    if presence.presence is not Presence.ONLINE or presence.suspended:
+        return False
+    presence.deadline = now + presence.timeout
+    device.heard = now
+    return True
+
+
 def resume_presence(devices: Iterable[Device], now: float) -> Iterator[float]:
     """Restart every device's clock with a full timeout; yield the deadlines."""
     for device in devices:
         device.presence.resume(now)
         if device.presence.deadline is not None:
             yield device.presence.deadline
+
+
+class QuietHeartbeats:
+    """Knows each device's last heartbeat, to take an identical one cheaply.
+
+    Devices without a clock send the very same bytes every 15 s: such a
+    heartbeat can only say "still here", so it is not parsed again. At most
+    one payload is kept per known device.
+    """
+
+    def __init__(self) -> None:
+        """Know no heartbeat yet."""
+        self._last: dict[str, tuple[bytes, Device]] = {}
+
+    def take(self, topic: str, payload: bytes | bytearray | str, now: float) -> bool:
+        """Apply an identical heartbeat; False when it must go the whole way."""
+        if (last := self._last.get(topic)) is None or last[0] != payload:
+            return False
+        return still_here(last[1], now)
+
+    def remember(
+        self, topic: str, payload: bytes | bytearray | str, device: Device
+    ) -> None:
+        """Keep a heartbeat that was parsed and applied."""
+        if isinstance(payload, bytes):
+            self._last[topic] = (payload, device)
+
+    def forget(self, device: Device) -> None:
+        """Drop a removed device's heartbeat."""
+        self._last = {
+            topic: last for topic, last in self._last.items() if last[1] is not device
+        }

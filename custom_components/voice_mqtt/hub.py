@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from homeassistant.components import mqtt
@@ -19,12 +20,19 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
 from .connection import BrokerConnection
-from .fleet import Device, DeviceAspect, resume_presence, suspend_presence
+from .fleet import (
+    Device,
+    DeviceAspect,
+    QuietHeartbeats,
+    resume_presence,
+    suspend_presence,
+)
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
 from .protocol import (
+    DeviceTopicType,
     Layout,
     TopicScheme,
     parse_device_message,
@@ -60,6 +68,8 @@ class VoiceMqttHub:
         self.subscriptions: list[str] = []
         self.rooms: dict[str, Room] = {}
         self.devices: dict[str, Device] = {}
+        # Ids of the devices online now: the bridge's count costs nothing.
+        self.online: set[str] = set()
         self.stats = MessageStats()
         self.listeners = Listeners()
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
@@ -68,9 +78,17 @@ class VoiceMqttHub:
         self.registry = RegistrySync(hass, entry)
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(hass, self._expire)
-        self.snapshot = AdminSnapshot(hass, entry, self.settings, self.devices)
-        self._stream_pacer = StreamWritePacer(hass, self._show_response)
+        self.snapshot = AdminSnapshot(
+            hass, entry, self.settings, self.devices, self.stats
+        )
+        self._stream_pacer = StreamWritePacer(
+            hass, partial(self.listeners.notify, Scope.ROOM, aspect=RoomAspect.RESPONSE)
+        )
         self._duplicates = DuplicateFilter() if self.settings.migration else None
+        self._quiet = QuietHeartbeats()
+        self._new_device = partial(
+            Device.with_timeout, timeout=self.settings.heartbeat_timeout
+        )
         self._unsubscribes: list[CALLBACK_TYPE] = []
 
     # Life cycle -------------------------------------------------------------
@@ -83,6 +101,7 @@ class VoiceMqttHub:
         self.rooms.update(restored.rooms)
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
+        self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
         scheme = self.settings.scheme
         await self._subscribe(scheme.voice_filter, self._voice(scheme, Layout.CURRENT))
         if self.settings.migration:
@@ -92,7 +111,7 @@ class VoiceMqttHub:
             )
         await self._subscribe(scheme.device_filter, self._async_device_message)
         if self.settings.admin_snapshot:
-            await self._subscribe(scheme.admin_request_topic, self._snapshot_requested)
+            await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
 
     @callback
     def async_stop(self) -> None:
@@ -133,6 +152,8 @@ class VoiceMqttHub:
             self._stream_pacer.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
+            self._quiet.forget(device)
+            self.online.discard(object_id)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             self.snapshot.schedule()
         self.last_seen.forget(scope, object_id)
@@ -175,10 +196,8 @@ class VoiceMqttHub:
             if known is None:
                 return
             room, new = known
-            received = dt_util.utcnow()
-            self.last_seen.note(Scope.ROOM, room.room_id, received)
             changes = room.apply(
-                message, now=now, received=received, retained=msg.retain
+                message, now=now, received=dt_util.utcnow(), retained=msg.retain
             )
             self._room_changed(room, changes)
             if new:
@@ -206,9 +225,6 @@ class VoiceMqttHub:
         model = models[object_id] = factory(object_id)
         return model, True
 
-    def _new_device(self, device_id: str) -> Device:
-        return Device.with_timeout(device_id, self.settings.heartbeat_timeout)
-
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         for aspect in changes:
@@ -220,14 +236,15 @@ class VoiceMqttHub:
         if room.deadline is not None:
             self.sweeper.schedule(room.deadline)
 
-    @callback
-    def _show_response(self, room_id: str) -> None:
-        self.listeners.notify(Scope.ROOM, room_id, RoomAspect.RESPONSE)
-
     # Device messages ----------------------------------------------------------
 
     @callback
     def _async_device_message(self, msg: ReceiveMessage) -> None:
+        # MQTT stamps each message on receipt: no clock is read here.
+        now = msg.timestamp or self.hass.loop.time()
+        if self._quiet.take(msg.topic, msg.payload, now):
+            self.stats.received["device"] += 1
+            return  # the common case: the same heartbeat as last time
         scheme = self.settings.scheme
         message = self.stats.take(
             "device", parse_device_message, scheme, msg.topic, msg.payload
@@ -242,10 +259,9 @@ class VoiceMqttHub:
         if known is None:
             return
         device, new = known
-        received = dt_util.utcnow()
-        self.last_seen.note(Scope.DEVICE, device.device_id, received)
-        now = self.hass.loop.time()
-        changes = device.apply(message, now=now, received=received, retained=msg.retain)
+        changes = device.apply(message, now=now, retained=msg.retain)
+        if message.topic_type is DeviceTopicType.HEARTBEAT and not message.id_mismatch:
+            self._quiet.remember(msg.topic, msg.payload, device)
         self._device_changed(device, changes)
         if new:
             self.device_arrivals.announce(device)
@@ -260,16 +276,14 @@ class VoiceMqttHub:
             else:
                 self.listeners.notify(Scope.DEVICE, device.device_id, aspect)
         if DeviceAspect.PRESENCE in changes:
+            (self.online.add if device.online else self.online.discard)(
+                device.device_id
+            )
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             if device.presence.deadline is not None:
                 self.sweeper.schedule(device.presence.deadline)
         if changes - {DeviceAspect.EVENT}:
             self.snapshot.schedule()
-
-    @callback
-    def _snapshot_requested(self, msg: ReceiveMessage) -> None:
-        self.stats.received["admin"] += 1
-        self.snapshot.schedule()
 
     # Timeouts -------------------------------------------------------------------
 

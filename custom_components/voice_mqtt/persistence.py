@@ -8,11 +8,13 @@ longer than the configured number of days is removed instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -22,11 +24,14 @@ from .listeners import Scope
 from .registry import RegistrySync
 from .room import Room
 from .settings import Settings
+from .timers import wall_clock
 
 _LOGGER = logging.getLogger(__name__)
 
 # last_seen is saved when it moved this much: stale devices are counted in days.
 LAST_SEEN_GRANULARITY = timedelta(hours=1)
+# How often the models' last messages are copied here: not per message.
+RECORD_INTERVAL = timedelta(minutes=5)
 STORE_VERSION = 1
 STORE_SAVE_DELAY = 60
 
@@ -47,9 +52,34 @@ class LastSeen:
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Keep the times of one entry."""
+        self._hass = hass
         self._store = last_seen_store(hass, entry_id)
         # "{scope}_{id}" -> when it was last heard of.
         self._times: dict[str, datetime] = {}
+        self._rooms: Mapping[str, Room] = {}
+        self._devices: Mapping[str, Device] = {}
+
+    @callback
+    def track(
+        self, rooms: Mapping[str, Room], devices: Mapping[str, Device]
+    ) -> CALLBACK_TYPE:
+        """Record when the rooms and devices were heard, every RECORD_INTERVAL.
+
+        Models keep the monotonic time of their last message; the wall clock
+        is read here, once per interval, instead of once per message.
+        """
+        self._rooms, self._devices = rooms, devices
+        return async_track_time_interval(
+            self._hass, self.record, RECORD_INTERVAL, cancel_on_shutdown=True
+        )
+
+    @callback
+    def record(self, _now: datetime | None = None) -> None:
+        """Note when every room and device was last heard."""
+        for scope, models in ((Scope.ROOM, self._rooms), (Scope.DEVICE, self._devices)):
+            for object_id, model in models.items():
+                if model.heard is not None:
+                    self.note(scope, object_id, wall_clock(self._hass, model.heard))
 
     async def async_load(self) -> None:
         """Read what was saved; unreadable times are forgotten."""
@@ -85,7 +115,8 @@ class LastSeen:
         self._store.async_delay_save(self._data, STORE_SAVE_DELAY)
 
     async def async_save(self) -> None:
-        """Save now (on unload)."""
+        """Record and save now (on unload)."""
+        self.record()
         await self._store.async_save(self._data())
 
     def _data(self) -> StoredData:

@@ -129,6 +129,8 @@ class Room:
     deadline: float | None = None
     # Newest message timestamp of the current session.
     session_time: datetime | None = None
+    # Monotonic time of the last message.
+    heard: float | None = None
     _ended_sessions: deque[str] = field(
         default_factory=lambda: deque(maxlen=_REMEMBERED_SESSIONS)
     )
@@ -147,6 +149,7 @@ class Room:
         retained: bool = False,
     ) -> set[RoomAspect]:
         """Apply one message; return the aspects that changed."""
+        self.heard = now
         payload = message.payload
         # Display actions and tool runs happened, whichever session they belong to.
         changes = self._record_event(message, retained)

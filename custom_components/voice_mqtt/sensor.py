@@ -140,7 +140,7 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         aspects=(BridgeAspect.DEVICES_ONLINE,),
-        value_fn=lambda hub: sum(1 for d in hub.devices.values() if d.online),
+        value_fn=lambda hub: len(hub.online),
     ),
 )
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 import logging
+from typing import Any
 
 from homeassistant.components import mqtt
+from homeassistant.components.mqtt import ReceiveMessage
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
@@ -21,6 +23,8 @@ from .const import DOMAIN
 from .fleet import Device
 from .protocol import encode
 from .settings import Settings
+from .stats import MessageStats
+from .timers import wall_clock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -37,14 +41,22 @@ class AdminSnapshot:
         entry: ConfigEntry,
         settings: Settings,
         devices: Mapping[str, Device],
+        stats: MessageStats,
     ) -> None:
         """Describe devices (the hub's own mapping) when the option is on."""
+        self._stats = stats
         self._hass = hass
         self._entry = entry
         self._settings = settings
         self._devices = devices
         self._timer: asyncio.TimerHandle | None = None
         self._published = -SNAPSHOT_INTERVAL
+
+    @callback
+    def requested(self, msg: ReceiveMessage) -> None:
+        """Somebody asked for the device list on the request topic."""
+        self._stats.received["admin"] += 1
+        self.schedule()
 
     @callback
     def schedule(self) -> None:
@@ -64,7 +76,7 @@ class AdminSnapshot:
         payload = encode(
             {
                 "devices": [
-                    self._devices[device_id].snapshot_entry()
+                    self._entry_of(self._devices[device_id])
                     for device_id in sorted(self._devices)
                 ],
                 "timestamp": dt_util.utcnow().isoformat(),
@@ -72,6 +84,12 @@ class AdminSnapshot:
         )
         self._entry.async_create_background_task(
             self._hass, self._async_publish(payload), f"{DOMAIN} admin snapshot"
+        )
+
+    def _entry_of(self, device: Device) -> dict[str, Any]:
+        heard = device.heard
+        return device.snapshot_entry(
+            None if heard is None else wall_clock(self._hass, heard)
         )
 
     async def _async_publish(self, payload: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
@@ -20,6 +20,15 @@ RESPONSE_WRITE_INTERVAL = 0.25
 
 # Expire what is due at (monotonic now, wall-clock at); return later deadlines.
 type SweepFn = Callable[[float, datetime], Iterable[float]]
+
+
+def wall_clock(hass: HomeAssistant, monotonic: float) -> datetime:
+    """Return when a moment of the loop's monotonic clock was, in UTC.
+
+    Models note the monotonic time of each message (MQTT stamps it on
+    receipt); the wall clock is read only when a date is wanted.
+    """
+    return dt_util.utcnow() - timedelta(seconds=hass.loop.time() - monotonic)
 
 
 class Sweeper:
