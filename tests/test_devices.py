@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
@@ -17,7 +18,11 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_platform,
+    entity_registry as er,
+)
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -496,6 +501,48 @@ async def test_after_a_restart_devices_are_known_and_unknown(
     assert state_of(hass, "binary_sensor.headset_connectivity") == STATE_ON
     hub = integration.runtime_data
     assert hub.devices["VR_1"].device_type == "vr", "known from the registry"
+
+
+async def test_a_restart_restores_in_one_batch_and_writes_no_registry(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    for index in range(120):
+        status(hass, f"BOX_{index:03}", "idle")
+        send(
+            hass,
+            f"v1/voice_assistant/room/room_{index % 12}/session/S/state",
+            {"state": "idle"},
+        )
+    await hass.async_block_till_done()
+    hub = integration.runtime_data
+    while hub.device_arrivals.waiting:  # 50 new ones at a time
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    device_updates = async_capture_events(hass, dr.EVENT_DEVICE_REGISTRY_UPDATED)
+    entity_updates = async_capture_events(hass, er.EVENT_ENTITY_REGISTRY_UPDATED)
+    added: list[int] = []
+    original = entity_platform.EntityPlatform.async_add_entities
+
+    async def count(self: Any, entities: Any, **kwargs: Any) -> None:
+        entities = list(entities)
+        added.append(len(entities))
+        await original(self, entities, **kwargs)
+
+    with patch.object(entity_platform.EntityPlatform, "async_add_entities", count):
+        assert await hass.config_entries.async_reload(integration.entry_id)
+        await hass.async_block_till_done()
+    # One call per platform and kind for every known room and device (the
+    # bridge's entities come first): not one per device, nor 50 at a time.
+    rooms, devices = 12, 120
+    assert sorted(added) == sorted(
+        [1, 1, rooms, devices, rooms * 2, devices, rooms * 3, devices * 3]
+    )
+    assert device_updates == []
+    assert entity_updates == []
+    assert state_of(hass, ONLINE) == "0"
 
 
 async def test_a_mismatched_device_id_goes_to_the_topic_id_and_is_counted(
