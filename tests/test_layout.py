@@ -22,6 +22,7 @@ MAX_FUNCTION_LINES = 60
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"const", "protocol"}),
     frozenset({"presence"}),
+    frozenset({"turns"}),
     frozenset({"room", "fleet", "migration"}),
     frozenset(
         {
@@ -30,6 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "settings",
             "stats",
             "connection",
+            "conversations",
             "registry",
             "persistence",
             "timers",
@@ -38,7 +40,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     ),
     frozenset({"hub"}),
     frozenset({"entity", "services", "diagnostics", "config_flow"}),
-    frozenset({"sensor", "binary_sensor", "event"}),
+    frozenset({"sensor", "binary_sensor", "event", "logbook"}),
     frozenset({"__init__"}),
 )
 

@@ -60,7 +60,8 @@ def test_state_changes_notify_once() -> None:
     assert room.state_changed == at(1)
     assert apply(room, StateUpdate("listening", at(2))) == set()
     assert room.state_changed == at(1), "no change, no new change time"
-    assert apply(room, StateUpdate("idle")) == {RoomAspect.STATE}
+    # Back to idle: the turn is over too.
+    assert apply(room, StateUpdate("idle")) == {RoomAspect.STATE, RoomAspect.TURN}
     assert room.state_changed == T0, "received time when the message has none"
     assert not room.active
 
@@ -89,8 +90,9 @@ def test_an_older_session_heard_late_does_not_take_over() -> None:
     apply(room, StateUpdate("processing", at(100)), "S2")
     assert apply(room, StateUpdate("idle", at(5)), "S1") == set()
     assert room.session_id == "S2"
-    # Without timestamps the later arrival is the latest session.
-    assert apply(room, StateUpdate("idle"), "S3") == {RoomAspect.STATE}
+    # Without timestamps the later arrival is the latest session; it ends the
+    # turn of the one before.
+    assert apply(room, StateUpdate("idle"), "S3") == {RoomAspect.STATE, RoomAspect.TURN}
     assert room.session_id == "S3"
 
 
@@ -207,6 +209,7 @@ def test_quiet_sessions_end() -> None:
     assert room.expire(10 + QUIET_TIMEOUT, at(70)) == {
         RoomAspect.STATE,
         RoomAspect.RESPONSE,
+        RoomAspect.TURN,
     }
     assert (room.state, room.state_changed) == ("idle", at(70))
     assert room.response is not None
@@ -221,5 +224,5 @@ def test_idle_rooms_have_no_deadline_and_streams_alone_keep_one() -> None:
     assert room.deadline is None
     apply(room, StreamStart(), now=5)
     assert room.deadline == 5 + QUIET_TIMEOUT
-    # Expiry of a stream alone leaves the idle state alone.
-    assert room.expire(100, T0) == {RoomAspect.RESPONSE}
+    # Expiry of a stream alone leaves the idle state alone (and ends its turn).
+    assert room.expire(100, T0) == {RoomAspect.RESPONSE, RoomAspect.TURN}

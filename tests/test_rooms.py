@@ -547,7 +547,7 @@ async def test_room_entities_snapshot(
     )
     assert device is not None
     entries = er.async_entries_for_device(entity_registry, device.id)
-    assert len(entries) == 6
+    assert len(entries) == 9
     for entry in sorted(entries, key=lambda entry: entry.entity_id):
         assert entry == snapshot(name=f"{entry.entity_id}-entry")
         assert hass.states.get(entry.entity_id) == snapshot(

@@ -11,11 +11,18 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
+from .conversations import turn_data
+from .entity import (
+    HubEntityDescription,
+    VoiceMqttEntity,
+    async_add_hub_entities,
+    truncate_state,
+)
 from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry
 from .listeners import Listener
 from .room import Room, RoomAspect, RoomEvent
+from .turns import Outcome
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -61,6 +68,17 @@ def _tool_executed(room: Room) -> Occurrence | None:
     return _room_occurrence(event, "succeeded" if event.success else "failed")
 
 
+def _conversation(room: Room) -> Occurrence | None:
+    if (turn := room.last_turn) is None:
+        return None
+    data = turn_data(turn)
+    # Recorded attributes: texts as a state shows them (255 characters).
+    data["heard"] = truncate_state(turn.heard)
+    data["answer"] = truncate_state(turn.answer)
+    del data["answer_truncated"]
+    return Occurrence(turn, turn.outcome, data, turn.ended, False)
+
+
 def _device_event(device: Device) -> Occurrence | None:
     if (event := device.event) is None:
         return None
@@ -87,6 +105,14 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         aspects=(RoomAspect.TOOL_EXECUTED,),
         fire_aspect=RoomAspect.TOOL_EXECUTED,
         event_fn=_tool_executed,
+    ),
+    VoiceMqttEventDescription(
+        key="conversation",
+        translation_key="conversation",
+        event_types=[outcome.value for outcome in Outcome],
+        aspects=(RoomAspect.TURN,),
+        fire_aspect=RoomAspect.TURN,
+        event_fn=_conversation,
     ),
 )
 

@@ -8,8 +8,7 @@ concerned. The hub routes; each other concern lives in a module of its own
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
 from .connection import BrokerConnection
+from .conversations import Conversations
 from .fleet import (
     Device,
     DeviceAspect,
@@ -75,9 +75,16 @@ class VoiceMqttHub:
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
+        self.conversations = Conversations(
+            hass,
+            entry.entry_id,
+            partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
+        )
         self.registry = RegistrySync(hass, entry)
         self.last_seen = LastSeen(hass, entry.entry_id)
-        self.sweeper = Sweeper(hass, self._expire)
+        self.sweeper = Sweeper(
+            hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
+        )
         self.snapshot = AdminSnapshot(
             hass, entry, self.settings, self.devices, self.stats
         )
@@ -102,6 +109,7 @@ class VoiceMqttHub:
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
+        self._unsubscribes.append(self.conversations.start())
         scheme = self.settings.scheme
         await self._subscribe(scheme.voice_filter, self._voice(scheme, Layout.CURRENT))
         if self.settings.migration:
@@ -120,9 +128,14 @@ class VoiceMqttHub:
             self._unsubscribes.pop()()
         self.subscriptions.clear()
         self.listeners.clear()
-        self.room_arrivals.clear()
-        self.device_arrivals.clear()
-        for timers in (self._stream_pacer, self.sweeper, self.snapshot, self.limits):
+        for timers in (
+            self.room_arrivals,
+            self.device_arrivals,
+            self._stream_pacer,
+            self.sweeper,
+            self.snapshot,
+            self.limits,
+        ):
             timers.cancel()
 
     async def _subscribe(
@@ -227,6 +240,9 @@ class VoiceMqttHub:
 
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
+        if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
+            device_id = self.registry.device_id(Scope.ROOM, room.room_id)
+            self.conversations.finished(turn, device_id)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
                 streaming = room.response is not None and room.response.streaming
@@ -284,22 +300,3 @@ class VoiceMqttHub:
                 self.sweeper.schedule(device.presence.deadline)
         if changes - {DeviceAspect.EVENT}:
             self.snapshot.schedule()
-
-    # Timeouts -------------------------------------------------------------------
-
-    def _expire(self, now: float, at: datetime) -> Iterator[float]:
-        """End quiet sessions and silent devices; yield the deadlines left."""
-        for room in tuple(self.rooms.values()):
-            if room.deadline is None:
-                continue
-            if changes := room.expire(now, at):
-                self._room_changed(room, changes)
-            if room.deadline is not None:
-                yield room.deadline
-        for device in tuple(self.devices.values()):
-            if device.presence.deadline is None:
-                continue
-            if device.presence.expire(now):
-                self._device_changed(device, {DeviceAspect.PRESENCE})
-            if device.presence.deadline is not None:
-                yield device.presence.deadline

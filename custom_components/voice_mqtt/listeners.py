@@ -35,6 +35,7 @@ class BridgeAspect(StrEnum):
 
     CONNECTION = "connection"
     DEVICES_ONLINE = "devices_online"
+    TURNS = "turns"  # the figures of the day
 
 
 class Listeners:
@@ -150,7 +151,7 @@ class Arrivals[ModelT]:
         """Drop a waiting model that was removed."""
         self._waiting = [waiting for waiting in self._waiting if waiting is not model]
 
-    def clear(self) -> None:
+    def cancel(self) -> None:
         """Forget every callback and waiting model (the entry is unloading)."""
         self._callbacks.clear()
         self._waiting.clear()

@@ -122,6 +122,13 @@ class RegistrySync:
         """Take a registry device away, with its entities."""
         dr.async_get(self._hass).async_remove_device(device_entry.id)
 
+    def device_id(self, scope: Scope, object_id: str) -> str | None:
+        """Return the registry id of a room or device, None before it has one."""
+        entry = dr.async_get(self._hass).async_get_device_by_identifier(
+            self._identifier(scope, object_id), self._entry.entry_id
+        )
+        return None if entry is None else entry.id
+
     def update_device(self, device: Device) -> None:
         """Carry a new announced name or type to the device registry."""
         registry = dr.async_get(self._hass)

@@ -25,6 +25,7 @@ from .protocol import (
     TranscriptStage,
     VoiceMessage,
 )
+from .turns import Mark, Outcome, Turn, TurnRecorder
 
 IDLE: Final = "idle"
 KNOWN_STATES: Final = (
@@ -58,6 +59,7 @@ class RoomAspect(StrEnum):
     DISPLAY_ACTION = "display_action"
     OVERLAY = "overlay"
     TOOL_EXECUTED = "tool_executed"
+    TURN = "turn"  # a whole turn ended: last_turn
 
 
 @dataclass(slots=True)
@@ -131,9 +133,15 @@ class Room:
     session_time: datetime | None = None
     # Monotonic time of the last message.
     heard: float | None = None
+    last_turn: Turn | None = None
+    turns: TurnRecorder = field(init=False)
     _ended_sessions: deque[str] = field(
         default_factory=lambda: deque(maxlen=_REMEMBERED_SESSIONS)
     )
+
+    def __post_init__(self) -> None:
+        """Record the turns of this room."""
+        self.turns = TurnRecorder(self.room_id)
 
     @property
     def active(self) -> bool:
@@ -161,8 +169,11 @@ class Room:
             self.session_time is None or payload.timestamp > self.session_time
         ):
             self.session_time = payload.timestamp
+        self.turns.observe(message, now=now, received=received)
         if (aspect := self._apply_to_session(message, received)) is not None:
             changes.add(aspect)
+        if isinstance(payload, StateUpdate) and payload.state == IDLE:
+            changes |= self._end_turn(Outcome.COMPLETED)
         self._refresh_deadline(now)
         return changes
 
@@ -239,7 +250,7 @@ class Room:
         if self.deadline is None or now < self.deadline:
             return set()
         self.deadline = None
-        changes = set()
+        changes = self._end_turn(Outcome.TIMED_OUT, Mark(None, at, now))
         if self.active:
             self.state = IDLE
             self.state_changed = at
@@ -247,6 +258,28 @@ class Room:
         if self._stop_streaming():
             changes.add(RoomAspect.RESPONSE)
         return changes
+
+    def _end_turn(self, outcome: Outcome, end: Mark | None = None) -> set[RoomAspect]:
+        """Close the turn under way, with what was heard and answered in it."""
+        session = self.turns.session_id
+        transcript, response = self.transcript, self.response
+        heard = (
+            transcript.text
+            if transcript is not None
+            and transcript.session_id == session
+            and transcript.stage is not TranscriptStage.INTERIM
+            else None
+        )
+        answer = (
+            response.text
+            if response is not None and response.session_id == session
+            else None
+        )
+        turn = self.turns.finish(outcome, heard=heard, answer=answer, end=end)
+        if turn is None:
+            return set()
+        self.last_turn = turn
+        return {RoomAspect.TURN}
 
     def _follow_session(
         self, session_id: str, timestamp: datetime | None
@@ -264,11 +297,12 @@ class Room:
             # An older session heard late (e.g. retained messages on restart).
             self._ended_sessions.append(session_id)
             return None
+        changes = {RoomAspect.STATE}
         if self.session_id is not None:
             self._ended_sessions.append(self.session_id)
+            changes |= self._end_turn(Outcome.INTERRUPTED)
         self.session_id = session_id
         self.session_time = None
-        changes = {RoomAspect.STATE}
         if self.keep_open is not None:
             self.keep_open = None
             changes.add(RoomAspect.OVERLAY)
@@ -320,4 +354,5 @@ class Room:
 
     def _refresh_deadline(self, now: float) -> None:
         streaming = self.response is not None and self.response.streaming
-        self.deadline = now + QUIET_TIMEOUT if self.active or streaming else None
+        waiting = self.active or streaming or self.turns.open
+        self.deadline = now + QUIET_TIMEOUT if waiting else None

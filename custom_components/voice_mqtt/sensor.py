@@ -108,6 +108,37 @@ ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
     ),
 )
 
+
+def _turn_seconds(room: Room, response: bool) -> float | None:
+    if (turn := room.last_turn) is None:
+        return None
+    return turn.response_time if response else turn.duration
+
+
+TURN_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
+    VoiceMqttSensorDescription(
+        key="response_time",
+        translation_key="response_time",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=2,
+        aspects=(RoomAspect.TURN,),
+        # From the end of what was heard to the answer's first word.
+        value_fn=lambda room: _turn_seconds(room, response=True),
+    ),
+    VoiceMqttSensorDescription(
+        key="turn_duration",
+        translation_key="turn_duration",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=1,
+        aspects=(RoomAspect.TURN,),
+        value_fn=lambda room: _turn_seconds(room, response=False),
+    ),
+)
+
 DEVICE_SENSORS: tuple[VoiceMqttSensorDescription[Device], ...] = (
     VoiceMqttSensorDescription(
         key="device_status",
@@ -142,6 +173,24 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         aspects=(BridgeAspect.DEVICES_ONLINE,),
         value_fn=lambda hub: len(hub.online),
     ),
+    VoiceMqttSensorDescription(
+        key="turns_today",
+        translation_key="turns_today",
+        # Counts up through the day; the drop at midnight is a reset.
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        aspects=(BridgeAspect.TURNS,),
+        value_fn=lambda hub: hub.conversations.turns_today,
+    ),
+    VoiceMqttSensorDescription(
+        key="mean_response_time",
+        translation_key="mean_response_time",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=2,
+        aspects=(BridgeAspect.TURNS,),
+        value_fn=lambda hub: hub.conversations.mean_response_time,
+    ),
 )
 
 
@@ -175,6 +224,6 @@ async def async_setup_entry(
         async_add_entities,
         VoiceMqttSensor,
         bridge=BRIDGE_SENSORS,
-        room=ROOM_SENSORS,
+        room=ROOM_SENSORS + TURN_SENSORS,
         device=DEVICE_SENSORS,
     )

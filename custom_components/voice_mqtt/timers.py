@@ -8,18 +8,21 @@ inside the write interval only marks its room as due.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
+from .fleet import Device, DeviceAspect
+from .room import Room, RoomAspect
+
 # A streamed answer is shown at most this often (4 writes a second per room):
 # every write fans out to listeners and the recorder.
 RESPONSE_WRITE_INTERVAL = 0.25
 
-# Expire what is due at (monotonic now, wall-clock at); return later deadlines.
-type SweepFn = Callable[[float, datetime], Iterable[float]]
+type RoomChanged = Callable[[Room, set[RoomAspect]], None]
+type DeviceChanged = Callable[[Device, set[DeviceAspect]], None]
 
 
 def wall_clock(hass: HomeAssistant, monotonic: float) -> datetime:
@@ -38,10 +41,18 @@ class Sweeper:
     timer already early enough and costs a comparison, not a timer.
     """
 
-    def __init__(self, hass: HomeAssistant, sweep: SweepFn) -> None:
-        """Run sweep when a deadline is due; it returns the deadlines left."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        rooms: Mapping[str, Room],
+        devices: Mapping[str, Device],
+        changed: tuple[RoomChanged, DeviceChanged],
+    ) -> None:
+        """Expire the hub's rooms and devices; tell what changed to changed."""
         self._hass = hass
-        self._sweep = sweep
+        self._rooms = rooms
+        self._devices = devices
+        self._room_changed, self._device_changed = changed
         self.timer: asyncio.TimerHandle | None = None
 
     @callback
@@ -56,9 +67,26 @@ class Sweeper:
     @callback
     def _run(self) -> None:
         self.timer = None
-        upcoming = list(self._sweep(self._hass.loop.time(), dt_util.utcnow()))
+        upcoming = list(self._expire(self._hass.loop.time(), dt_util.utcnow()))
         if upcoming:
             self.schedule(min(upcoming))
+
+    def _expire(self, now: float, at: datetime) -> Iterator[float]:
+        """End quiet sessions and silent devices; yield the deadlines left."""
+        for room in tuple(self._rooms.values()):
+            if room.deadline is None:
+                continue
+            if changes := room.expire(now, at):
+                self._room_changed(room, changes)
+            if room.deadline is not None:
+                yield room.deadline
+        for device in tuple(self._devices.values()):
+            if device.presence.deadline is None:
+                continue
+            if device.presence.expire(now):
+                self._device_changed(device, {DeviceAspect.PRESENCE})
+            if device.presence.deadline is not None:
+                yield device.presence.deadline
 
     def cancel(self) -> None:
         """Stop the timer (the entry is unloading)."""
