@@ -1,0 +1,280 @@
+"""voice_mqtt beside the floor and the hand-made alternative, in one run.
+
+- the floor: Home Assistant's MQTT dispatch to a callback that does nothing;
+- the hand-made alternative: one MQTT-discovered sensor per device
+  (value_template, expire_after 45), what owners build without voice_mqtt;
+- voice_mqtt itself.
+
+Each subscriber has its own prefix; the same heartbeats (identical payloads)
+go to each, round after round, interleaved, so drift hits all three alike.
+Times are CPU time of this process (paho is mocked; the clock is frozen).
+Run with scripts/benchmark; the figures are printed, nothing is asserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import mqtt
+from homeassistant.components.mqtt import ReceiveMessage
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_mqtt_message,
+    async_fire_time_changed,
+)
+
+from .bench_hub import Writes
+
+SIZES = (1000, 1500)  # 1,500: the largest device cap (Home Assistant's entity limit)
+ROUNDS = 5
+HEARTBEAT = b'{"status":"idle","timestamp":"2025-06-01T12:00:00Z"}'
+
+
+def fresh_heartbeat(count: int) -> bytes:
+    """Return a heartbeat stamped with a time of its own (milliseconds apart)."""
+    seconds, milliseconds = divmod(count, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    return b'{"status":"idle","timestamp":"2025-06-01T12:%02d:%02d.%03dZ"}' % (
+        minutes % 60,
+        seconds,
+        milliseconds,
+    )
+
+
+def line(name: str, value: str) -> None:
+    print(f"\n{name:<58} {value}")
+
+
+async def deliver(hass: HomeAssistant, messages: list[tuple[str, bytes]]) -> float:
+    """Deliver messages through Home Assistant's MQTT client; CPU seconds."""
+    started = time.process_time()
+    for topic, payload in messages:
+        async_fire_mqtt_message(hass, topic, payload)
+    await hass.async_block_till_done()
+    return time.process_time() - started
+
+
+async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let paced arrivals and discovery finish."""
+    for _ in range(40):
+        freezer.tick(timedelta(seconds=0.25))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+
+def handmade_config(device: str) -> tuple[str, bytes]:
+    return (
+        f"homeassistant/sensor/hm_{device}/status/config",
+        json.dumps(
+            {
+                "name": "Status",
+                "unique_id": f"hm_{device}_status",
+                "state_topic": f"handmade/{device}/heartbeat",
+                "value_template": "{{ value_json.status }}",
+                "expire_after": 45,
+                "device": {"identifiers": [f"hm_{device}"], "name": device},
+            }
+        ).encode(),
+    )
+
+
+def status(device: str) -> tuple[str, bytes]:
+    payload = {"deviceId": device, "type": "voice_box", "status": "idle"}
+    return f"devices/{device}/status", json.dumps(payload).encode()
+
+
+class Measured:
+    """CPU time of one block of work, or (traced) the memory it keeps.
+
+    tracemalloc slows everything down several times, so CPU time and memory
+    are measured in separate runs.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.bytes = 0
+        self.top: list[tracemalloc.StatisticDiff] = []
+
+    async def run(self, work: Callable[[], Any], *, traced: bool = False) -> None:
+        gc.collect()
+        if traced:
+            tracemalloc.start()
+            before = tracemalloc.take_snapshot()
+        started = time.process_time()
+        await work()
+        self.seconds = time.process_time() - started
+        if traced:
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            diff = after.compare_to(before, "filename")
+            self.bytes = sum(stat.size_diff for stat in diff)
+            self.top = sorted(diff, key=lambda stat: stat.size_diff, reverse=True)[:6]
+
+
+@pytest.mark.parametrize("devices", SIZES)
+@pytest.mark.parametrize("entry_options", [{"max_devices": 2000}])
+async def test_side_by_side(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    devices: int,
+) -> None:
+    names = [f"BOX_{index:05}" for index in range(devices)]
+    floor_calls = 0
+
+    @callback
+    def noop(_msg: ReceiveMessage) -> None:
+        nonlocal floor_calls
+        floor_calls += 1
+
+    await mqtt.async_subscribe(hass, "floor/+/+", noop, 0, encoding=None)
+
+    # New devices: voice_mqtt's first status, and MQTT discovery of a sensor.
+    ours = Measured()
+    handmade = Measured()
+
+    async def add_ours() -> None:
+        await deliver(hass, [status(name) for name in names])
+        await settle(hass, freezer)
+
+    async def add_handmade() -> None:
+        await deliver(hass, [handmade_config(name) for name in names])
+        await settle(hass, freezer)
+
+    entities_before = len(hass.states.async_all())
+    await ours.run(add_ours)
+    our_entities = len(hass.states.async_all()) - entities_before
+    await handmade.run(add_handmade)
+    registry = dr.async_get(hass)
+    assert len(dr.async_entries_for_config_entry(registry, integration.entry_id)) > (
+        devices
+    )
+
+    # Heartbeats: identical payloads, interleaved rounds, after one round each
+    # that is not counted (the hand-made sensors' first value is a change).
+    # Then the same with a fresh timestamp in every heartbeat, as devices with
+    # a clock send them (the others send the same bytes every time).
+    phases = (
+        {
+            "floor": ("floor", False),
+            "handmade": ("handmade", False),
+            "voice_mqtt": ("devices", False),
+        },
+        {
+            "floor, again": ("floor", False),
+            "voice_mqtt, fresh timestamps": ("devices", True),
+        },
+    )
+    times: dict[str, list[float]] = {kind: [] for phase in phases for kind in phase}
+    writes = Writes(hass)
+    for phase in phases:
+        for round_ in range(ROUNDS + 1):
+            if round_ == 1 and phase is phases[0]:
+                writes = Writes(hass)
+            for kind, (prefix, fresh) in phase.items():
+                beats = [
+                    (
+                        f"{prefix}/{name}/heartbeat",
+                        fresh_heartbeat(round_ * devices + index)
+                        if fresh
+                        else HEARTBEAT,
+                    )
+                    for index, name in enumerate(names)
+                ]
+                gc.collect()
+                seconds = await deliver(hass, beats)
+                if round_:
+                    times[kind].append(seconds / len(beats))
+    assert floor_calls == 2 * devices * (ROUNDS + 1)
+
+    print(f"\n\n== {devices} devices, {ROUNDS} rounds of heartbeats ==")
+    for phase in phases:
+        floor = statistics.median(times[next(iter(phase))])
+        for kind in phase:
+            values = times[kind]
+            low, middle = min(values) * 1e6, statistics.median(values) * 1e6
+            line(
+                f"heartbeat, {kind} (min, median)",
+                f"{low:6.1f}, {middle:6.1f} µs  ×{statistics.median(values) / floor:.2f}"
+                " the floor (medians)",
+            )
+    line("state writes during the heartbeats", str(writes.count))
+    per_entity = ours.seconds / our_entities
+    line(
+        f"first status of {devices} new devices ({our_entities} entities)",
+        f"{ours.seconds / devices * 1e3:.2f} ms/device, {per_entity * 1e3:.2f} ms/entity,"
+        f" {ours.bytes / devices / 1024:.0f} KiB/device,"
+        f" {ours.bytes / our_entities / 1024:.1f} KiB/entity",
+    )
+    line(
+        f"MQTT discovery of {devices} sensors with their devices",
+        f"{handmade.seconds / devices * 1e3:.2f} ms/sensor,"
+        f" {handmade.bytes / devices / 1024:.0f} KiB/sensor",
+    )
+
+    # Start-up: the entry reloaded with every device known.
+    reload = Measured()
+
+    async def do_reload() -> None:
+        assert await hass.config_entries.async_reload(integration.entry_id)
+        await hass.async_block_till_done()
+
+    await reload.run(do_reload)
+    hub = integration.runtime_data
+    assert len(hub.devices) == devices
+    line(
+        f"reloading the entry with {devices} known devices",
+        f"{reload.seconds * 1e3:.0f} ms, {reload.seconds / devices * 1e3:.2f} ms/device",
+    )
+
+
+MEMORY_DEVICES = 200
+
+
+@pytest.mark.parametrize("entry_options", [{"max_devices": 2000}])
+async def test_memory_per_device(
+    hass: HomeAssistant, integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    names = [f"MEM_{index:05}" for index in range(MEMORY_DEVICES)]
+    ours = Measured()
+    handmade = Measured()
+
+    async def add_ours() -> None:
+        await deliver(hass, [status(name) for name in names])
+        await settle(hass, freezer)
+
+    async def add_handmade() -> None:
+        await deliver(hass, [handmade_config(name) for name in names])
+        await settle(hass, freezer)
+
+    before = len(hass.states.async_all())
+    await ours.run(add_ours, traced=True)
+    entities = len(hass.states.async_all()) - before
+    await handmade.run(add_handmade, traced=True)
+    print(f"\n\n== memory kept, {MEMORY_DEVICES} new devices (tracemalloc) ==")
+    line(
+        "voice_mqtt, per device",
+        f"{ours.bytes / MEMORY_DEVICES / 1024:.0f} KiB"
+        f" ({ours.bytes / entities / 1024:.1f} KiB per entity, {entities // MEMORY_DEVICES}"
+        " enabled entities per device)",
+    )
+    line(
+        "MQTT discovery, per sensor with its device",
+        f"{handmade.bytes / MEMORY_DEVICES / 1024:.0f} KiB",
+    )
+    print("\n  where voice_mqtt's devices' memory goes (per device, by file):")
+    for stat in ours.top:
+        name = "/".join(stat.traceback[0].filename.split("/")[-3:])
+        print(f"    {stat.size_diff / MEMORY_DEVICES / 1024:6.1f} KiB  {name}")
