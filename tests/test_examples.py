@@ -1,11 +1,14 @@
-"""The examples scripts/develop loads: the blueprint works as users would use it."""
+"""The examples scripts/develop loads: the blueprint works as users would use it,
+and the dashboard names what it shows as a person would."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 import json
 from pathlib import Path
 import shutil
+from typing import Any, NamedTuple
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -18,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+import yaml
 
 from custom_components.voice_mqtt.const import DOMAIN
 
@@ -91,3 +95,102 @@ async def test_the_wake_blueprint_sends_ws_start_on_time(
     await hass.services.async_call(
         "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )
+
+
+# The dashboard -----------------------------------------------------------------
+#
+# Home Assistant names an entity "<device> <entity>" ("Living room voice box
+# Connectivity"). Inside a card whose title, or whose heading card, already
+# names the room or device, that repeats it on every row. The rule: every
+# entity a titled card shows (a tile, or a row of an entities, glance or
+# history-graph card) has an explicit name of at most three words that does
+# not repeat the title. A logbook's target cannot be named, so it is left out.
+
+MAX_NAME_WORDS = 3
+
+
+class NamedRow(NamedTuple):
+    """An entity on the dashboard, under the title of its card or heading."""
+
+    title: str | None
+    entity_id: str
+    name: str | None
+
+
+def named_rows(card: dict[str, Any], title: str | None = None) -> Iterator[NamedRow]:
+    """Yield each entity a card shows with the title it is shown under."""
+    title = card.get("title", title)
+    if "cards" in card:  # a stack: a heading titles the cards after it
+        for child in card["cards"]:
+            if child["type"] == "heading":
+                title = child["heading"]
+            yield from named_rows(child, title)
+        return
+    if card["type"] == "tile":
+        yield NamedRow(title, card["entity"], card.get("name"))
+    for row in card.get("entities", []):
+        if isinstance(row, str):
+            yield NamedRow(title, row, None)
+        else:
+            yield NamedRow(title, row["entity"], row.get("name"))
+
+
+def dashboard_rows(dashboard: dict[str, Any]) -> list[NamedRow]:
+    """Return every entity the dashboard's cards show, under their titles."""
+    return [
+        row
+        for view in dashboard["views"]
+        for card in view["cards"]
+        for row in named_rows(card)
+    ]
+
+
+def misnamed(dashboard: dict[str, Any]) -> list[NamedRow]:
+    """Return the rows of titled cards without a short name of their own."""
+    return [
+        row
+        for row in dashboard_rows(dashboard)
+        if row.title is not None
+        and (
+            row.name is None
+            or len(row.name.split()) > MAX_NAME_WORDS
+            or row.title.lower() in row.name.lower()
+        )
+    ]
+
+
+def test_dashboard_rows_are_named_within_their_titled_cards() -> None:
+    dashboard = yaml.safe_load((EXAMPLES / "dashboard.yaml").read_text())
+    rows = dashboard_rows(dashboard)
+    assert len(rows) > 20
+    # Every card that shows entities is titled, by itself or by its heading.
+    assert [row for row in rows if not row.title] == []
+    assert misnamed(dashboard) == []
+
+
+def test_the_naming_rule_catches_repeated_device_names() -> None:
+    stack = {
+        "type": "vertical-stack",
+        "cards": [
+            {"type": "heading", "heading": "Living room"},
+            {"type": "tile", "entity": "sensor.a", "name": "State"},
+            {"type": "tile", "entity": "sensor.b"},
+            {"type": "tile", "entity": "sensor.c", "name": "Living room state"},
+        ],
+    }
+    rows = {
+        "type": "entities",
+        "title": "Kitchen VR headset",
+        "entities": [
+            "binary_sensor.d",
+            {"entity": "sensor.e", "name": "Status"},
+            {"entity": "sensor.f", "name": "The headset's current status"},
+        ],
+    }
+    found = misnamed({"views": [{"cards": [stack, rows]}]})
+    assert [row.entity_id for row in found] == [
+        "sensor.b",
+        "sensor.c",
+        "binary_sensor.d",
+        "sensor.f",
+    ]

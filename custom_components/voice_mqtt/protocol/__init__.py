@@ -2,7 +2,7 @@
 
 Pure Python: nothing here (nor in the package's modules) imports Home
 Assistant, so the simulator and the property-based tests can load the package
-on its own. It follows shared/protocol.md; where they disagree, one of them
+on its own. It follows docs/protocol.md; where they disagree, one of them
 has a bug.
 
 - values: identifiers, MACs, timestamps, numbers; why a message is refused

@@ -1,0 +1,44 @@
+"""docs/protocol.md is the contract: what the parser knows, it must say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import re
+
+from custom_components.voice_mqtt import const, protocol, room
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_the_protocol_page_names_every_type_reason_and_limit() -> None:
+    page = (ROOT / "docs" / "protocol.md").read_text()
+    for voice_type in protocol.VoiceType:
+        assert f"| `{voice_type}` |" in page, voice_type
+    for device_type in protocol.DeviceTopicType:
+        assert f"/{device_type}` |" in page, device_type
+    for reason in protocol.Rejection:
+        assert f"| `{reason}` |" in page, reason
+    limits = {
+        "64 KiB": protocol.MAX_PAYLOAD_BYTES == 64 * 1024,
+        "at most 128 characters": protocol.MAX_ID_LENGTH == 128,
+        "at most 32 levels": protocol.MAX_DATA_DEPTH == 32,
+        "at most 8 KiB": protocol.MAX_DATA_BYTES == 8 * 1024,
+        "at most 255 characters": protocol.MAX_NAME_LENGTH == 255,
+        "-2^63 to 2^63 - 1": protocol.MAX_INTEGER == 2**63 - 1,
+        "200 by default, at most 400": (
+            const.DEFAULT_MAX_ROOMS,
+            const.LARGEST_MAX_ROOMS,
+        )
+        == (200, 400),
+        "1,000, at most 1,500": (const.DEFAULT_MAX_DEVICES, const.LARGEST_MAX_DEVICES)
+        == (1000, 1500),
+        "quiet for 60 s": room.QUIET_TIMEOUT == 60,
+        "65,536 characters": room.MAX_RESPONSE_CHARS == 65_536,
+    }
+    for text, holds in limits.items():
+        assert text in page, text
+        assert holds, f"docs/protocol.md says {text!r}; the code says otherwise"
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/protocol.md" in readme
+    # Bare mentions ("speaks protocol.md") are links to the page.
+    assert re.findall(r"(?<![/\[])protocol\.md", readme) == []
