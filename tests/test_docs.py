@@ -25,13 +25,9 @@ def test_the_protocol_page_names_every_type_reason_and_limit() -> None:
         "at most 8 KiB": protocol.MAX_DATA_BYTES == 8 * 1024,
         "at most 255 characters": protocol.MAX_NAME_LENGTH == 255,
         "-2^63 to 2^63 - 1": protocol.MAX_INTEGER == 2**63 - 1,
-        "200 by default, at most 400": (
-            const.DEFAULT_MAX_ROOMS,
-            const.LARGEST_MAX_ROOMS,
-        )
-        == (200, 400),
-        "1,000, at most 1,500": (const.DEFAULT_MAX_DEVICES, const.LARGEST_MAX_DEVICES)
-        == (1000, 1500),
+        # Written from the constants: the page must follow a change of cap.
+        f"{const.DEFAULT_MAX_ROOMS} by default, at most {const.LARGEST_MAX_ROOMS}": True,
+        f"{const.DEFAULT_MAX_DEVICES:,}, at most {const.LARGEST_MAX_DEVICES:,}": True,
         "quiet for 60 s": room.QUIET_TIMEOUT == 60,
         "65,536 characters": room.MAX_RESPONSE_CHARS == 65_536,
     }
