@@ -717,6 +717,20 @@ async def test_removing_the_entry_removes_its_store(
     assert f"{DOMAIN}.{integration.entry_id}" not in hass_storage
 
 
+@pytest.mark.parametrize("entry_options", [{"admin_snapshot": True}])
+async def test_removing_the_entry_clears_its_retained_snapshot(
+    hass: HomeAssistant, integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    status(hass, "VR_1", "idle")
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.reset_mock()
+    await hass.config_entries.async_remove(integration.entry_id)
+    await hass.async_block_till_done()
+    assert [call.args for call in mqtt_mock.async_publish.call_args_list] == [
+        ("admin/devices/snapshot", "", 1, True)
+    ]
+
+
 def snapshots(mqtt_mock: MqttMockHAClient) -> list[dict[str, Any]]:
     """The admin snapshots published so far, checked as retained QoS 1."""
     published = []

@@ -420,6 +420,16 @@ async def test_display_action_in_migration_mode(
             {"room": "salon", "session": "S", "type": "x", "data": {"a": "b" * 70_000}},
             "payload_too_large",
         ),
+        # What the UIs and voice_mqtt's own event entity could not store.
+        ({"room": "salon", "session": "S", "type": "t" * 256}, "type_too_long"),
+        (
+            {"room": "salon", "session": "S", "type": "x", "data": {"a": "b" * 9000}},
+            "data_not_storable",
+        ),
+        (
+            {"room": "salon", "session": "S", "type": "x", "data": {"n": 2**64}},
+            "data_not_storable",
+        ),
     ],
 )
 async def test_display_action_refuses_bad_input(

@@ -14,6 +14,8 @@ from .const import DOMAIN
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .persistence import last_seen_store
 from .services import async_setup_services
+from .settings import Settings
+from .snapshot import async_clear_snapshot
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -54,8 +56,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> None:
-    """Forget when this entry's rooms and devices were last heard of."""
+    """Forget this entry's store, and clear the admin snapshot it kept retained."""
     await last_seen_store(hass, entry.entry_id).async_remove()
+    settings = Settings.from_entry(entry)
+    if settings.admin_snapshot:
+        await async_clear_snapshot(hass, settings)
 
 
 async def async_remove_config_entry_device(

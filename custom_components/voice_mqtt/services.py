@@ -34,9 +34,12 @@ from .const import DOMAIN
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .listeners import Scope
 from .protocol import (
+    MAX_NAME_LENGTH,
     MAX_PAYLOAD_BYTES,
     IdentifierError,
+    ProtocolError,
     VoiceType,
+    check_storable,
     display_action_payload,
     encode,
     normalize_mac,
@@ -294,9 +297,16 @@ async def _async_display_action(call: ServiceCall) -> ServiceResponse:
     session = _topic_level(ATTR_SESSION, session)
     if not (action_type := call.data[ATTR_TYPE].strip()):
         raise _invalid("empty_type")
+    if len(action_type) > MAX_NAME_LENGTH:
+        raise _invalid("type_too_long", limit=str(MAX_NAME_LENGTH))
     payload = _encoded(
         display_action_payload(action_type, call.data[ATTR_DATA], dt_util.utcnow())
     )
+    try:
+        # What UIs, and voice_mqtt's own event entity, must be able to store.
+        check_storable(call.data[ATTR_DATA])
+    except ProtocolError as err:
+        raise _invalid("data_not_storable", reason=err.detail) from None
     schemes = [hub.settings.scheme]
     if hub.settings.migration:
         # Until every UI listens to v1, they get it on v0 too.

@@ -109,3 +109,13 @@ class AdminSnapshot:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+async def async_clear_snapshot(hass: HomeAssistant, settings: Settings) -> None:
+    """Remove the retained device list from the broker (the entry is removed)."""
+    try:
+        await mqtt.async_publish(
+            hass, settings.scheme.admin_snapshot_topic, "", settings.qos, retain=True
+        )
+    except HomeAssistantError as err:
+        _LOGGER.warning("Could not clear the retained admin device snapshot: %s", err)

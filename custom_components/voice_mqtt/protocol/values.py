@@ -164,7 +164,7 @@ def parse_timestamp(value: object) -> datetime | None:
         try:
             return parsed.astimezone(UTC)
         except OverflowError:
-            raise OutOfRangeError("timestamp out of range") from None
+            raise OutOfRangeError("out of range (years 1 to 9999)") from None
     raise ValueError("a timestamp is epoch milliseconds or an ISO 8601 string")
 
 
