@@ -215,7 +215,7 @@ async def test_reconfigure_changes_the_namespace_and_reloads(
     assert integration.data["device_prefix"] == "fleet"
     # The reload subscribed to the new topics with a new hub.
     assert integration.runtime_data is not hub
-    assert integration.runtime_data.subscriptions == [
+    assert integration.runtime_data.subscriptions[:2] == [
         "v2/voice_assistant/room/+/session/+/#",
         "fleet/+/+",
     ]
@@ -270,6 +270,7 @@ async def test_options_flow_stores_options_and_reloads(
         "stale_device_days": 7.0,
         "max_devices": 1200.0,
         "max_rooms": 50.0,
+        "backend_silent_minutes": 15.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -284,6 +285,7 @@ async def test_options_flow_stores_options_and_reloads(
         "stale_device_days": 7,
         "max_devices": 1200,
         "max_rooms": 50,
+        "backend_silent_minutes": 15,
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
@@ -313,4 +315,5 @@ async def test_options_form_shows_current_values(
         "stale_device_days": 30,
         "max_devices": 1000,
         "max_rooms": 200,
+        "backend_silent_minutes": 30,
     }

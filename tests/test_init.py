@@ -28,6 +28,9 @@ BRIDGE_SENSOR = "binary_sensor.voice_assistant_mqtt_mqtt_connection"
 V1_FILTER = "v1/voice_assistant/room/+/session/+/#"
 V0_FILTER = "voice_assistant/room/+/session/+/#"
 DEVICE_FILTER = "devices/+/+"
+# Other versions' state messages only, for the version-mismatch repair.
+ANY_VERSION_STATES = "+/voice_assistant/room/+/session/+/state"
+V0_STATES = "voice_assistant/room/+/session/+/state"
 
 
 class SubscriptionSpy:
@@ -67,11 +70,19 @@ def subscriptions() -> Generator[SubscriptionSpy]:
 @pytest.mark.parametrize(
     ("entry_data", "entry_options", "expected"),
     [
-        ({}, {}, [V1_FILTER, DEVICE_FILTER]),
-        ({"version": ""}, {}, [V0_FILTER, DEVICE_FILTER]),
-        ({}, {"legacy_topics": True}, [V1_FILTER, V0_FILTER, DEVICE_FILTER]),
+        ({}, {}, [V1_FILTER, DEVICE_FILTER, ANY_VERSION_STATES, V0_STATES]),
+        ({"version": ""}, {}, [V0_FILTER, DEVICE_FILTER, ANY_VERSION_STATES]),
+        (
+            {},
+            {"legacy_topics": True},
+            [V1_FILTER, V0_FILTER, DEVICE_FILTER, ANY_VERSION_STATES],
+        ),
         # Migration mode means nothing when the entry is already on v0.
-        ({"version": ""}, {"legacy_topics": True}, [V0_FILTER, DEVICE_FILTER]),
+        (
+            {"version": ""},
+            {"legacy_topics": True},
+            [V0_FILTER, DEVICE_FILTER, ANY_VERSION_STATES],
+        ),
         (
             {"version": "v2", "base": "home/voice", "device_prefix": "fleet"},
             {"legacy_topics": True},
@@ -79,6 +90,7 @@ def subscriptions() -> Generator[SubscriptionSpy]:
                 "v2/home/voice/room/+/session/+/#",
                 "home/voice/room/+/session/+/#",
                 "fleet/+/+",
+                "+/home/voice/room/+/session/+/state",
             ],
         ),
     ],

@@ -32,6 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "stats",
             "connection",
             "conversations",
+            "health",
             "registry",
             "persistence",
             "timers",
@@ -40,7 +41,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     ),
     frozenset({"hub"}),
     frozenset({"entity", "services", "diagnostics", "config_flow"}),
-    frozenset({"sensor", "binary_sensor", "event", "logbook"}),
+    frozenset({"sensor", "binary_sensor", "event", "logbook", "repairs"}),
     frozenset({"__init__"}),
 )
 

@@ -29,6 +29,7 @@ import probatio
 from .const import (
     CONF_ADMIN_PREFIX,
     CONF_ADMIN_SNAPSHOT,
+    CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
@@ -40,6 +41,7 @@ from .const import (
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
+    DEFAULT_BACKEND_SILENT_MINUTES,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -48,6 +50,7 @@ from .const import (
     DOMAIN,
     LARGEST_MAX_DEVICES,
     LARGEST_MAX_ROOMS,
+    MAX_BACKEND_SILENT_MINUTES,
     MAX_HEARTBEAT_TIMEOUT,
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
@@ -73,31 +76,26 @@ _PREFIX_FIELDS = (
 _DEFAULTS = TopicScheme()
 
 
-def _count_selector(largest: int) -> NumberSelector:
-    return NumberSelector(
-        NumberSelectorConfig(min=1, max=largest, step=1, mode=NumberSelectorMode.BOX)
+def _number(lowest: int, largest: int, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(
+        min=lowest, max=largest, step=1, mode=NumberSelectorMode.BOX
     )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
 
 
 def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
     """Return the options form, filled in with the current options."""
+
+    def field(key: str, default: Any) -> probatio.Required:
+        return probatio.Required(key, default=options.get(key, default))
+
     return probatio.Schema(
         {
-            probatio.Required(
-                CONF_LEGACY_TOPICS,
-                default=options.get(CONF_LEGACY_TOPICS, False),
-            ): BooleanSelector(),
-            probatio.Required(
-                CONF_HEARTBEAT_TIMEOUT,
-                default=options.get(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT),
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_HEARTBEAT_TIMEOUT,
-                    max=MAX_HEARTBEAT_TIMEOUT,
-                    step=1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
+            field(CONF_LEGACY_TOPICS, False): BooleanSelector(),
+            field(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT): _number(
+                MIN_HEARTBEAT_TIMEOUT, MAX_HEARTBEAT_TIMEOUT, "s"
             ),
             probatio.Required(
                 CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
@@ -108,30 +106,17 @@ def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
                     translation_key=CONF_QOS,
                 )
             ),
-            probatio.Required(
-                CONF_ADMIN_SNAPSHOT,
-                default=options.get(CONF_ADMIN_SNAPSHOT, False),
-            ): BooleanSelector(),
-            probatio.Required(
-                CONF_STALE_DEVICE_DAYS,
-                default=options.get(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS),
-            ): NumberSelector(
-                NumberSelectorConfig(
-                    min=1,
-                    max=MAX_STALE_DEVICE_DAYS,
-                    step=1,
-                    unit_of_measurement="d",
-                    mode=NumberSelectorMode.BOX,
-                )
+            field(CONF_ADMIN_SNAPSHOT, False): BooleanSelector(),
+            field(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS): _number(
+                1, MAX_STALE_DEVICE_DAYS, "d"
             ),
-            probatio.Required(
-                CONF_MAX_DEVICES,
-                default=options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES),
-            ): _count_selector(LARGEST_MAX_DEVICES),
-            probatio.Required(
-                CONF_MAX_ROOMS,
-                default=options.get(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS),
-            ): _count_selector(LARGEST_MAX_ROOMS),
+            field(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES): _number(
+                1, LARGEST_MAX_DEVICES
+            ),
+            field(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS): _number(1, LARGEST_MAX_ROOMS),
+            field(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES): _number(
+                0, MAX_BACKEND_SILENT_MINUTES, "min"
+            ),
         }
     )
 
@@ -299,7 +284,12 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
-            for key in (CONF_STALE_DEVICE_DAYS, CONF_MAX_DEVICES, CONF_MAX_ROOMS):
+            for key in (
+                CONF_STALE_DEVICE_DAYS,
+                CONF_MAX_DEVICES,
+                CONF_MAX_ROOMS,
+                CONF_BACKEND_SILENT_MINUTES,
+            ):
                 user_input[key] = int(user_input[key])
             return self.async_create_entry(data=user_input)
         schema = _options_schema(self.config_entry.options)

@@ -21,6 +21,7 @@ CONF_ADMIN_SNAPSHOT: Final = "admin_snapshot"
 CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
+CONF_BACKEND_SILENT_MINUTES: Final = "backend_silent_minutes"
 
 DEFAULT_QOS: Final = 1
 DEFAULT_STALE_DEVICE_DAYS: Final = 30
@@ -37,6 +38,11 @@ DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
 LARGEST_MAX_DEVICES: Final = 1500
 LARGEST_MAX_ROOMS: Final = 250
+
+# A repair issue says so when no voice topic has been heard for this long
+# (after some were) while devices are online; 0 turns it off.
+DEFAULT_BACKEND_SILENT_MINUTES: Final = 30
+MAX_BACKEND_SILENT_MINUTES: Final = 1440
 
 # Topics in manifest.json for MQTT discovery (the default namespace). Only the
 # announce topic: Home Assistant starts a config flow for every message on a

@@ -27,6 +27,7 @@ from .fleet import (
     resume_presence,
     suspend_presence,
 )
+from .health import TrafficHealth
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
@@ -75,6 +76,7 @@ class VoiceMqttHub:
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
+        self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
         self.conversations = Conversations(
             hass,
             entry.entry_id,
@@ -120,6 +122,7 @@ class VoiceMqttHub:
         await self._subscribe(scheme.device_filter, self._async_device_message)
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
+        self._unsubscribes.append(await self.health.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -135,6 +138,7 @@ class VoiceMqttHub:
             self.sweeper,
             self.snapshot,
             self.limits,
+            self.health,
         ):
             timers.cancel()
 

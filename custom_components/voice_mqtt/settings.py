@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 from .const import (
     CONF_ADMIN_PREFIX,
     CONF_ADMIN_SNAPSHOT,
+    CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
@@ -20,6 +21,7 @@ from .const import (
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
+    DEFAULT_BACKEND_SILENT_MINUTES,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -49,6 +51,7 @@ class Settings:
     stale_device_days: int = DEFAULT_STALE_DEVICE_DAYS
     max_devices: int = DEFAULT_MAX_DEVICES
     max_rooms: int = DEFAULT_MAX_ROOMS
+    backend_silent_minutes: int = DEFAULT_BACKEND_SILENT_MINUTES
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> Settings:
@@ -74,6 +77,9 @@ class Settings:
             ),
             max_devices=int(options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)),
             max_rooms=int(options.get(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS)),
+            backend_silent_minutes=int(
+                options.get(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES)
+            ),
         )
 
     @property
