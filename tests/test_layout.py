@@ -38,7 +38,15 @@ LAYERS: tuple[frozenset[str], ...] = (
     ),
     frozenset({"hub"}),
     frozenset({"entity", "services", "diagnostics", "config_flow"}),
-    frozenset({"sensor", "binary_sensor", "event"}),
+    frozenset(
+        {
+            "sensor",
+            "binary_sensor",
+            "event",
+            "automation_targets",
+            "device_trigger",
+        }
+    ),
     frozenset({"__init__"}),
 )
 
