@@ -45,6 +45,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "event",
             "automation_targets",
             "device_trigger",
+            "device_condition",
         }
     ),
     frozenset({"__init__"}),
