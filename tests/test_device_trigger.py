@@ -63,7 +63,12 @@ ROOM_TRIGGERS = {
 
 @pytest.fixture
 async def fleet(hass: HomeAssistant, integration: MockConfigEntry) -> Fleet:
-    """A voice device online and idle, and a room that is idle."""
+    """A voice device online and idle, and a room that is idle.
+
+    A test that moves the clock asks for freezer before this: freezing jumps
+    the loop's monotonic clock past every heartbeat deadline set before it,
+    and the device would go offline by itself.
+    """
     fleet = Fleet(hass)
     await fleet.announce()
     await fleet.status("idle")
@@ -202,9 +207,9 @@ async def test_offline_fires_on_the_last_will(
 
 async def test_offline_for_a_while_fires_once_it_has_held(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     integration: MockConfigEntry,
     fleet: Fleet,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     calls = await automate(
         hass,
