@@ -1,4 +1,7 @@
-"""Device conditions: listed on the right devices, and gating real automations."""
+"""Device conditions: listed on the right devices, and gating real automations.
+
+And the README's device automations, which use both triggers and conditions.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from homeassistant.components.device_automation.exceptions import (
 from homeassistant.components.device_automation.helpers import (
     async_validate_device_automation_config,
 )
+from homeassistant.components.device_automation.trigger import (
+    async_validate_trigger_config,
+)
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -22,11 +28,14 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_fire_time_changed,
     async_get_device_automations,
+    async_mock_service,
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import yaml
 
-from custom_components.voice_mqtt import device_condition
+from custom_components.voice_mqtt import device_condition, device_trigger
 from custom_components.voice_mqtt.const import DOMAIN
 
 from .automations import (
@@ -44,7 +53,12 @@ TEST_EVENT = "voice_mqtt_test_check"
 
 @pytest.fixture
 async def fleet(hass: HomeAssistant, integration: MockConfigEntry) -> Fleet:
-    """A voice device online, and a room that is idle."""
+    """A voice device online, and a room that is idle.
+
+    A test that moves the clock asks for freezer before this: freezing jumps
+    the loop's monotonic clock past every heartbeat deadline set before it,
+    and the device would go offline by itself.
+    """
     fleet = Fleet(hass)
     await fleet.announce()
     await fleet.room_state("idle")
@@ -156,9 +170,9 @@ async def test_is_offline(
 
 async def test_is_offline_for_a_while(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     integration: MockConfigEntry,
     fleet: Fleet,
-    freezer: FrozenDateTimeFactory,
 ) -> None:
     calls = await gated(
         hass,
@@ -305,3 +319,66 @@ def test_every_condition_type_is_translated() -> None:
     assert set(translations["condition_type"]) == set(device_condition.CONDITION_TYPES)
     for text in translations["condition_type"].values():
         assert "{entity_name}" in text
+
+
+README = Path(__file__).parents[1] / "README.md"
+README_DEVICE = "3f6a1c0e9b2d4e5f8a7b6c5d4e3f2a1b"
+README_ROOM = "7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
+README_CONNECTIVITY = "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"
+README_CONVERSATION = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
+
+
+def readme_yaml(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
+    """The YAML blocks of the README's device automations, with our ids in."""
+    section = README.read_text().split("## Automations from a device")[1]
+    section = section.split("\n## ")[0]
+    registry = er.async_get(hass)
+    ids = {
+        README_DEVICE: device_id(hass, entry),
+        README_ROOM: room_id(hass, entry),
+        README_CONNECTIVITY: registry.async_get(CONNECTIVITY).id,
+        README_CONVERSATION: registry.async_get(
+            "binary_sensor.living_room_voice_assistant_conversation_active"
+        ).id,
+    }
+    blocks = []
+    for block in section.split("```yaml\n")[1:]:
+        text = block.split("```")[0]
+        for placeholder, real in ids.items():
+            text = text.replace(placeholder, real)
+        blocks.append(yaml.safe_load(text))
+    return blocks
+
+
+async def test_the_readme_example_works(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    integration: MockConfigEntry,
+    fleet: Fleet,
+) -> None:
+    example, _ = readme_yaml(hass, integration)
+    calls = async_mock_service(hass, "notify", "notify")
+    assert await async_setup_component(hass, "automation", example)
+    await hass.async_block_till_done()
+    await fleet.last_will()
+    freezer.tick(timedelta(minutes=2, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert [call.data for call in calls] == [
+        {"message": f"{DEVICE} has been offline for 2 minutes"}
+    ]
+
+
+async def test_every_readme_item_is_valid(
+    hass: HomeAssistant, integration: MockConfigEntry, fleet: Fleet
+) -> None:
+    _, items = readme_yaml(hass, integration)
+    for item in items["triggers"]:
+        config = {key: value for key, value in item.items() if key != "trigger"}
+        await async_validate_trigger_config(hass, {**config, "platform": "device"})
+    for item in items["conditions"]:
+        await validate(hass, item)
+    types = {item["type"] for item in items["triggers"] + items["conditions"]}
+    assert types | {"offline", "not_in_conversation"} == set(
+        device_condition.CONDITION_TYPES
+    ) | set(device_trigger.TRIGGER_TYPES), "every type, with the full example's"
