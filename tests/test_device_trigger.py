@@ -230,6 +230,26 @@ async def test_offline_for_a_while_fires_once_it_has_held(
     assert len(calls) == 1
 
 
+async def test_a_trigger_takes_the_fields_every_trigger_has(
+    hass: HomeAssistant, integration: MockConfigEntry, fleet: Fleet
+) -> None:
+    # By the time a trigger is attached these are objects, not YAML any more.
+    calls = await automate(
+        hass,
+        [
+            {
+                **trigger(device_id(hass, integration), "offline"),
+                "id": "gone",
+                "variables": {"answer": "{{ 6 * 7 }}"},
+                "enabled": "{{ true }}",
+            }
+        ],
+        data={"answer": "{{ answer }}", "id": "{{ trigger.id }}"},
+    )
+    await fleet.last_will()
+    assert [call.data for call in calls] == [{"answer": 42, "id": "gone"}]
+
+
 async def test_status_changed_fires_on_any_change(
     hass: HomeAssistant, integration: MockConfigEntry, fleet: Fleet
 ) -> None:

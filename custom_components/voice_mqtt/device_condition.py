@@ -40,13 +40,16 @@ CONDITION_TYPES: Final[dict[str, tuple[EntityKind, str]]] = {
     "not_in_conversation": (CONVERSATION, STATE_OFF),
 }
 
-CONDITION_SCHEMA: Final = cv.DEVICE_CONDITION_BASE_SCHEMA.extend(
-    {
-        probatio.Required(CONF_TYPE): probatio.In(list(CONDITION_TYPES)),
-        probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
-        probatio.Optional(CONF_FOR): cv.positive_time_period,
-    }
-)
+# The conditions' own fields. Validating them twice changes nothing, unlike
+# the fields every condition has (enabled), which Home Assistant has turned
+# into objects by the time a condition is set up.
+_OWN_FIELDS: Final = {
+    probatio.Required(CONF_TYPE): probatio.In(list(CONDITION_TYPES)),
+    probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
+    probatio.Optional(CONF_FOR): cv.positive_time_period,
+}
+CONDITION_SCHEMA: Final = cv.DEVICE_CONDITION_BASE_SCHEMA.extend(_OWN_FIELDS)
+_SETUP_SCHEMA: Final = probatio.Schema(_OWN_FIELDS, extra=probatio.ALLOW_EXTRA)
 
 
 async def async_validate_condition_config(
@@ -84,8 +87,12 @@ async def async_get_condition_capabilities(
 def async_condition_from_config(
     hass: HomeAssistant, config: ConfigType
 ) -> condition.ConditionCheckerType:
-    """Check the entity's state, found again at each check."""
-    config = CONDITION_SCHEMA(config)
+    """Check the entity's state, found again at each check.
+
+    Home Assistant skips an integration's validation while its entry is not
+    loaded: the condition's own fields are validated again here.
+    """
+    config = _SETUP_SCHEMA(config)
     kind, wanted = CONDITION_TYPES[config[CONF_TYPE]]
     device_id = config[CONF_DEVICE_ID]
     for_period = config.get(CONF_FOR)

@@ -65,6 +65,8 @@ KNOWN_STATUSES: Final = ("idle", "playing", "paused")
 # is no news: it would fire for every device whenever the broker came back.
 NO_NEWS: Final = [STATE_UNAVAILABLE, STATE_UNKNOWN]
 
+# What a firing adds to the trigger's variables; None when the trigger's
+# options (success, action_type) do not match it.
 type Details = Callable[[Target, State, State, ConfigType], dict[str, Any] | None]
 
 _FOR_FIELD: Final = {probatio.Optional(CONF_FOR): cv.positive_time_period}
@@ -200,30 +202,35 @@ _TYPE_SCHEMA: Final = probatio.Schema(
     {probatio.Required(CONF_TYPE): probatio.In(list(TRIGGER_TYPES))},
     extra=probatio.ALLOW_EXTRA,
 )
-_SCHEMAS: Final = {
-    name: DEVICE_TRIGGER_BASE_SCHEMA.extend(
-        {
-            probatio.Required(CONF_TYPE): name,
-            probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
-            **trigger_type.fields,
-        }
-    )
+# Each type's own fields. Validating them twice changes nothing, unlike the
+# fields every trigger has (variables, enabled), which Home Assistant has
+# turned into objects by the time a trigger is attached.
+_OWN_SCHEMAS: Final = {
+    name: {
+        probatio.Required(CONF_TYPE): name,
+        probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
+        **trigger_type.fields,
+    }
     for name, trigger_type in TRIGGER_TYPES.items()
+}
+_SCHEMAS: Final = {
+    name: DEVICE_TRIGGER_BASE_SCHEMA.extend(fields)
+    for name, fields in _OWN_SCHEMAS.items()
+}
+_ATTACH_SCHEMAS: Final = {
+    name: probatio.Schema(fields, extra=probatio.ALLOW_EXTRA)
+    for name, fields in _OWN_SCHEMAS.items()
 }
 
 
 @callback
 def _validated(
-    hass: HomeAssistant, config: ConfigType
+    hass: HomeAssistant, config: ConfigType, schemas: dict[str, probatio.Schema]
 ) -> tuple[TriggerType, ConfigType, Target]:
-    """Validate a config (again: validating twice changes nothing) and find its entity.
-
-    Home Assistant skips an integration's validation while its entry is not
-    loaded, so attaching validates too.
-    """
+    """Validate a config with one of schemas, and find its entity."""
     name = _TYPE_SCHEMA(config)[CONF_TYPE]
     trigger_type = TRIGGER_TYPES[name]
-    config = _SCHEMAS[name](config)
+    config = schemas[name](config)
     return trigger_type, config, async_target(hass, config, trigger_type.kind)
 
 
@@ -231,7 +238,7 @@ async def async_validate_trigger_config(
     hass: HomeAssistant, config: ConfigType
 ) -> ConfigType:
     """Validate a trigger: its type's fields, and that the device has its entity."""
-    return _validated(hass, config)[1]
+    return _validated(hass, config, _SCHEMAS)[1]
 
 
 async def async_get_triggers(
@@ -260,8 +267,12 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    """Follow the trigger's entity until the automation lets go."""
-    trigger_type, config, target = _validated(hass, config)
+    """Follow the trigger's entity until the automation lets go.
+
+    Home Assistant skips an integration's validation while its entry is not
+    loaded: the type's own fields are validated again here.
+    """
+    trigger_type, config, target = _validated(hass, config, _ATTACH_SCHEMAS)
     follower = _Follower(hass, config, trigger_type, target, action, trigger_info)
     await follower.async_attach(target.entity_id)
     return follower.async_remove
