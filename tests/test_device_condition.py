@@ -188,7 +188,7 @@ async def test_is_offline_for_a_while(
     assert len(calls) == 1
 
 
-async def test_in_conversation_and_not(
+async def test_in_conversation(
     hass: HomeAssistant, integration: MockConfigEntry, fleet: Fleet
 ) -> None:
     room = room_id(hass, integration)
