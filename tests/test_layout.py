@@ -41,7 +41,18 @@ LAYERS: tuple[frozenset[str], ...] = (
     ),
     frozenset({"hub"}),
     frozenset({"entity", "services", "diagnostics", "config_flow"}),
-    frozenset({"sensor", "binary_sensor", "event", "logbook", "repairs"}),
+    frozenset(
+        {
+            "sensor",
+            "binary_sensor",
+            "event",
+            "logbook",
+            "repairs",
+            "automation_targets",
+            "device_trigger",
+            "device_condition",
+        }
+    ),
     frozenset({"__init__"}),
 )
 

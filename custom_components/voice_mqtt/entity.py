@@ -30,6 +30,17 @@ def truncate_state(text: str | None) -> str | None:
     return text[: MAX_STATE_LENGTH - 1] + "…"
 
 
+def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
+    """Return the unique id of an entity, as the entity contract says.
+
+    Device automations find a room's or device's entities by it: entity ids
+    are the user's to rename.
+    """
+    if scope is Scope.BRIDGE:
+        return f"{entry_id}_bridge_{key}"
+    return f"{entry_id}_{scope}_{object_id}_{key}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class HubEntityDescription(EntityDescription):
     """What every voice_mqtt description says: which changes the entity follows."""
@@ -62,11 +73,8 @@ class VoiceMqttEntity[ModelT](Entity):
         self.model = model
         self.entity_description = description
         self._aspects = description.aspects
-        entry_id = hub.entry.entry_id
-        self._attr_unique_id = (
-            f"{entry_id}_bridge_{description.key}"
-            if scope is Scope.BRIDGE
-            else f"{entry_id}_{scope}_{object_id}_{description.key}"
+        self._attr_unique_id = unique_id(
+            hub.entry.entry_id, scope, object_id, description.key
         )
 
     @property

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import (
     CONNECTION_NETWORK_MAC,
+    AnyDeviceEntry,
     DeviceEntry,
     DeviceEntryType,
     DeviceInfo,
@@ -36,6 +37,23 @@ def _mac_or_none(device_id: str) -> str | None:
         return normalize_mac(device_id)
     except ValueError:
         return None
+
+
+def identify(entry_id: str, device_entry: AnyDeviceEntry) -> tuple[Scope, str] | None:
+    """Tell which room or device of entry_id a registry entry stands for.
+
+    A function of the registry alone, so that device automations can tell
+    without the entry's hub (an automation is checked while the entry may
+    still be loading, or unloaded).
+    """
+    for domain, identifier in device_entry.identifiers:
+        if domain != DOMAIN:
+            continue
+        for scope in (Scope.ROOM, Scope.DEVICE):
+            prefix = f"{entry_id}_{scope}_"
+            if identifier.startswith(prefix):
+                return scope, identifier.removeprefix(prefix)
+    return None
 
 
 class RegistrySync:
@@ -98,16 +116,8 @@ class RegistrySync:
         )
 
     def identify(self, device_entry: DeviceEntry) -> tuple[Scope, str] | None:
-        """Tell which room or device a registry entry stands for."""
-        entry_id = self._entry.entry_id
-        for domain, identifier in device_entry.identifiers:
-            if domain != DOMAIN:
-                continue
-            for scope in (Scope.ROOM, Scope.DEVICE):
-                prefix = f"{entry_id}_{scope}_"
-                if identifier.startswith(prefix):
-                    return scope, identifier.removeprefix(prefix)
-        return None
+        """Tell which room or device of this entry a registry entry stands for."""
+        return identify(self._entry.entry_id, device_entry)
 
     def known(self) -> Iterator[tuple[DeviceEntry, Scope, str]]:
         """Yield every room and voice device this entry has registered."""
