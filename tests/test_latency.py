@@ -1,0 +1,253 @@
+"""scripts/benchmark --real-broker without a broker: the schedule, the matching, the sums."""
+
+from __future__ import annotations
+
+from collections import Counter
+import json
+import math
+
+import pytest
+
+from devkit.latency_io import parse_event
+from devkit.latency_plan import (
+    DEVICE_VALUES,
+    ROOM_CYCLE,
+    Entities,
+    Kind,
+    LoadPlan,
+    Planned,
+    handmade_discovery,
+    initial_messages,
+    render,
+    schedule,
+)
+from devkit.latency_profile import Profile, area
+from devkit.latency_stats import Seen, Send, Summary, cpu_seconds, match, percentile
+
+PLAN = LoadPlan(devices=20, rooms=3, rate=500, seconds=10, status_rate=8, room_rate=3)
+
+
+def test_percentiles_are_measured_values_by_nearest_rank() -> None:
+    values = [float(value) for value in range(1, 101)]
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile(values, 100) == 100
+    assert percentile([7.0], 99) == 7
+    assert percentile(values[:10], 99) == 10
+    assert math.isnan(percentile([], 50))
+
+
+def test_a_summary_counts_the_lost_apart() -> None:
+    summary = Summary.of([0.010, None, 0.030, 0.020])
+    assert (summary.count, summary.lost) == (4, 1)
+    assert (summary.p50, summary.max) == pytest.approx((20.0, 30.0))
+
+
+def test_the_schedule_keeps_its_rates() -> None:
+    kinds = Counter(message.kind for message in schedule(PLAN))
+    seconds = PLAN.seconds
+    assert kinds[Kind.VOICE_STATUS] == kinds[Kind.HANDMADE_STATUS] == 8 * seconds
+    assert kinds[Kind.ROOM_STATE] == 3 * seconds
+    beats = PLAN.heartbeat_rate / 2 * seconds
+    assert kinds[Kind.VOICE_BEAT] == kinds[Kind.HANDMADE_BEAT] == beats
+    assert kinds.total() == PLAN.rate * seconds
+
+
+def test_the_schedule_is_spread_evenly_in_time_order() -> None:
+    messages = schedule(PLAN)
+    moments = [message.at for message in messages]
+    assert moments == sorted(moments)
+    first_second = sum(1 for at in moments if at < 1)
+    assert first_second == pytest.approx(PLAN.rate, abs=2)
+
+
+def test_both_subscribers_get_the_same_changes_first_in_turn() -> None:
+    messages = schedule(PLAN)
+    changes = [
+        m for m in messages if m.kind in (Kind.VOICE_STATUS, Kind.HANDMADE_STATUS)
+    ]
+    pairs = list(zip(changes[::2], changes[1::2], strict=True))
+    assert all((a.at, a.target, a.value) == (b.at, b.target, b.value) for a, b in pairs)
+    firsts = Counter(a.kind for a, _ in pairs)
+    assert firsts[Kind.VOICE_STATUS] == firsts[Kind.HANDMADE_STATUS]
+    seqs = [m.seq for m in messages if m.kind.changes_state]
+    assert seqs == list(range(len(seqs)))
+
+
+def test_every_change_changes_and_heartbeats_change_nothing() -> None:
+    status = dict.fromkeys(range(PLAN.devices), DEVICE_VALUES[0])
+    rooms = dict.fromkeys(range(PLAN.rooms), ROOM_CYCLE[-1])
+    for message in schedule(PLAN):
+        if message.kind is Kind.VOICE_STATUS:
+            assert message.value != status[message.target]
+            status[message.target] = message.value
+        elif message.kind is Kind.ROOM_STATE:
+            assert message.value != rooms[message.target]
+            rooms[message.target] = message.value
+        elif not message.kind.changes_state:
+            assert message.value == status[message.target]
+
+
+def test_a_new_session_begins_each_conversation() -> None:
+    room = [m for m in schedule(PLAN) if m.kind is Kind.ROOM_STATE and m.target == 0]
+    assert [m.value for m in room[: len(ROOM_CYCLE)]] == list(ROOM_CYCLE)
+    assert {m.session for m in room[: len(ROOM_CYCLE)]} == {"s1"}
+    assert room[len(ROOM_CYCLE)].session == "s2"
+
+
+def test_plans_that_cannot_be_sent_are_refused() -> None:
+    with pytest.raises(ValueError, match="exceed"):
+        LoadPlan(rate=50, status_rate=40).check()
+    with pytest.raises(ValueError, match="room"):
+        LoadPlan(rooms=0).check()
+    # 20 devices, 8 changes a second: a device hears the same value every 5 s.
+    assert PLAN.recurrence() == pytest.approx(min(2 * 20 / 8, 5 * 3 / 3))
+
+
+def test_messages_carry_what_each_subscriber_reads() -> None:
+    change = Planned(1.0, Kind.VOICE_STATUS, 7, "playing", seq=42)
+    topic, payload, retain = render(change, 1_764_000_000.5)
+    assert (topic, retain) == ("devices/LAT_0007/status", True)
+    assert json.loads(payload) == {
+        "deviceId": "LAT_0007",
+        "type": "voice_box",
+        "status": "playing",
+        "timestamp": "2025-11-24T16:00:00.500Z",
+        "seq": 42,
+        "sent": 1_764_000_000.5,
+    }
+    room = Planned(1.0, Kind.ROOM_STATE, 2, "listening", seq=3, session="s1")
+    topic, payload, retain = render(room, 1_764_000_000.5)
+    assert topic == "v1/voice_assistant/room/lat_room_2/session/s1/state"
+    assert json.loads(payload)["timestamp"] == 1_764_000_000_500
+    beat = Planned(1.0, Kind.HANDMADE_BEAT, 7, "idle")
+    assert render(beat, 0.0) == (
+        "handmade/LAT_0007/status",
+        b'{"status":"idle"}',
+        False,
+    )
+
+
+def test_the_hand_made_sensor_is_what_a_user_writes() -> None:
+    topic, payload = handmade_discovery(3)
+    config = json.loads(payload)
+    assert topic == "homeassistant/sensor/hm_LAT_0003/status/config"
+    assert config["state_topic"] == "handmade/LAT_0003/status"
+    assert config["value_template"] == "{{ value_json.status }}"
+    assert config["expire_after"] == 45
+    assert config["device"]["identifiers"] == ["hm_LAT_0003"]
+    first = list(initial_messages(PLAN, 0.0))
+    assert len(first) == 3 * PLAN.devices + PLAN.rooms
+    assert all(retain for _, _, retain in first[:3])
+
+
+def _send(value: str, sent: float, entity: str = "sensor.a") -> Send:
+    return Send(entity, value, sent)
+
+
+def _seen(value: str, fired: float, entity: str = "sensor.a") -> Seen:
+    return Seen(entity, value, fired, fired + 0.001)
+
+
+def test_each_event_is_matched_to_its_send() -> None:
+    sends = [_send("playing", 1.0), _send("idle", 6.0), _send("playing", 11.0)]
+    events = [_seen("playing", 1.02), _seen("idle", 6.5), _seen("playing", 11.1)]
+    result = match(sends, events, timeout=3)
+    latencies = [outcome.fired_latency for outcome in result.outcomes]
+    assert latencies == pytest.approx([0.02, 0.5, 0.1])
+    assert result.outcomes[0].received_latency == pytest.approx(0.021)
+    assert result.unexplained == 0
+
+
+def test_a_lost_flip_does_not_shift_the_matching() -> None:
+    # "playing" at 1 s is lost; "idle" at 6 s then changes nothing.
+    sends = [_send("playing", 1.0), _send("idle", 6.0), _send("playing", 11.0)]
+    result = match(sends, [_seen("playing", 11.05)], timeout=3)
+    latencies = [outcome.fired_latency for outcome in result.outcomes]
+    assert latencies == [None, None, pytest.approx(0.05)]
+
+
+def test_late_and_foreign_events_are_explained_by_no_send() -> None:
+    sends = [_send("playing", 1.0), _send("idle", 1.0, entity="sensor.b")]
+    events = [
+        _seen("playing", 5.0),  # later than the timeout
+        _seen("unavailable", 2.0, entity="sensor.b"),  # no send said so
+        _seen("idle", 0.5, entity="sensor.b"),  # before anything was sent
+        _seen("idle", 2.0, entity="sensor.c"),  # not an entity sent to
+    ]
+    result = match(sends, events, timeout=3)
+    assert [outcome.seen for outcome in result.outcomes] == [None, None]
+    assert result.unexplained == 4
+
+
+def test_cpu_is_read_after_the_command_name() -> None:
+    fields = ["S"] + ["0"] * 10 + ["250", "150"] + ["0"] * 30
+    stat = "1234 (python3 (hass) x) " + " ".join(fields)
+    assert cpu_seconds(stat) == pytest.approx(400 / 100)  # SC_CLK_TCK is 100
+
+
+def test_a_state_changed_event_is_read_from_the_websocket() -> None:
+    message = {
+        "id": 1,
+        "type": "event",
+        "event": {
+            "event_type": "state_changed",
+            "time_fired": "2025-11-24T16:00:00.250000+00:00",
+            "data": {"entity_id": "sensor.a", "new_state": {"state": "idle"}},
+        },
+    }
+    seen = parse_event(message, 1_764_000_001.0)
+    assert seen == Seen("sensor.a", "idle", 1_764_000_000.25, 1_764_000_001.0)
+    message["event"]["data"]["new_state"] = None  # type: ignore[index]
+    assert parse_event(message, 0.0) is None
+    assert parse_event({"id": 1, "type": "result"}, 0.0) is None
+
+
+def test_entities_are_found_by_unique_id() -> None:
+    plan = LoadPlan(devices=2, rooms=1, rate=100, seconds=1, status_rate=1, room_rate=1)
+    registry = [
+        {"platform": "voice_mqtt", "unique_id": "E_device_LAT_0000_device_status",
+         "entity_id": "sensor.lat_0000_status"},
+        {"platform": "mqtt", "unique_id": "hm_LAT_0000_status",
+         "entity_id": "sensor.handmade_lat_0000_status"},
+        {"platform": "voice_mqtt", "unique_id": "E_room_lat_room_0_assistant_state",
+         "entity_id": "sensor.lat_room_0_assistant_state"},
+    ]  # fmt: skip
+    entities = Entities.find(registry, "E", plan)
+    assert entities.missing == 2  # device 1 has neither sensor yet
+    change = Planned(0, Kind.HANDMADE_STATUS, 0, "playing")
+    assert entities.entity_of(change) == "sensor.handmade_lat_0000_status"
+    assert entities.watched("sensor.lat_room_0_assistant_state")
+    states = [
+        {"entity_id": "sensor.lat_0000_status", "state": "idle"},
+        {"entity_id": "sensor.handmade_lat_0000_status", "state": "idle"},
+        {"entity_id": "sensor.lat_room_0_assistant_state", "state": "unknown"},
+    ]
+    assert not entities.all_initial(states)
+    states[2]["state"] = "idle"
+    assert entities.all_initial(states)
+
+
+def test_a_profile_sums_own_and_cumulative_time() -> None:
+    loop = "thread (1): MainThread;run (asyncio/base_events.py:1)"
+    mqtt = f"{loop};read (homeassistant/components/mqtt/client.py:2)"
+    raw = "\n".join(
+        [
+            (
+                f"{mqtt};handle (custom_components/voice_mqtt/hub.py:3);"
+                "write (homeassistant/helpers/entity.py:4) 6"
+            ),
+            f"{mqtt};handle (custom_components/voice_mqtt/hub.py:3) 2",
+            f"{loop};select (selectors.py:5) 2",
+        ]
+    )
+    profile = Profile.parse(raw, seconds=1, rate=100)
+    assert profile.samples == 10
+    assert profile.own["write (homeassistant/helpers/entity.py:4)"] == 6
+    assert profile.cumulative["handle (custom_components/voice_mqtt/hub.py:3)"] == 8
+    assert profile.cumulative_area["voice_mqtt"] == 8
+    assert profile.own_area["voice_mqtt"] == 2
+    assert area("select (selectors.py:5)") == "event loop (asyncio, selectors)"
+    text = "\n".join(profile.lines())
+    assert "80.0%  handle (custom_components/voice_mqtt/hub.py:3)" in text
+    assert "about 10 % of a core" in text
