@@ -7,8 +7,9 @@ websocket command uses aiohttp, which Home Assistant installs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import json
+import os
 from pathlib import Path
 import secrets
 import signal
@@ -242,8 +243,16 @@ def wait_until_listening(api: HomeAssistantApi, timeout: float = 30) -> None:
     time.sleep(2)
 
 
-def start_hass(config_dir: Path, output: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """Start `python -m homeassistant` on config_dir, its output into output."""
+def start_hass(
+    config_dir: Path,
+    output: Path,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `python -m homeassistant` on config_dir, its output into output.
+
+    env, when given, is added to this process's environment for hass.
+    """
     with output.open("wb") as log:
         return subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "homeassistant", "-c", str(config_dir), *extra],
@@ -251,6 +260,7 @@ def start_hass(config_dir: Path, output: Path, *extra: str) -> subprocess.Popen[
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
         )
 
 
