@@ -36,6 +36,7 @@ from .hass import (
     stop_process,
     wait_until_listening,
 )
+from .latency_gc import install_hook
 from .latency_io import EventWatcher, LoadPublisher, publish_once
 from .latency_plan import Entities, LoadPlan, initial_messages, schedule
 from .latency_profile import PySpy, find_py_spy
@@ -102,6 +103,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--broker-nodelay",
         action="store_true",
         help="mosquitto's set_tcp_nodelay true (off by default, as in mosquitto)",
+    )
+    parser.add_argument(
+        "--no-gc-log",
+        action="store_true",
+        help="do not note hass's garbage collections (a gc.callbacks hook)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the folder")
     args = parser.parse_args(argv)
@@ -170,6 +176,7 @@ class LatencyRun:
         self.note("stopping Home Assistant ...")
         stop_process(hass, 60)
         self.figures.read_broker()
+        self.figures.read_gc(self.workdir / "gc.log")
         self.figures.total_seconds = time.monotonic() - began
         return self.figures
 
@@ -189,8 +196,11 @@ class LatencyRun:
         (self.config_dir / "configuration.yaml").write_text(
             CONFIGURATION_YAML.format(frontend=frontend, port=port, recorder=recorder)
         )
+        env = None
+        if not self.args.no_gc_log:
+            env = install_hook(self.workdir / "gc_hook", self.workdir / "gc.log")
         hass = start_hass(
-            self.config_dir, self.workdir / "home-assistant.out", "--skip-pip"
+            self.config_dir, self.workdir / "home-assistant.out", "--skip-pip", env=env
         )
         stack.callback(stop_process, hass, 30)
         api = HomeAssistantApi(f"http://127.0.0.1:{port}")

@@ -20,11 +20,13 @@ import time
 from typing import Final
 
 from .broker import find_mosquitto
+from .latency_gc import Collection, full_collections, read_collections, slowest_waited
 from .latency_io import EventWatcher, LoadPublisher
 from .latency_plan import Entities, LoadPlan
 from .latency_profile import Profile
 from .latency_stats import (
     Matched,
+    Outcome,
     Send,
     Summary,
     match,
@@ -47,6 +49,7 @@ class Window:
 
     fired: dict[str, Summary]
     received: dict[str, Summary]
+    outcomes: dict[str, list[Outcome]]
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Figures:
     watched_events: int = 0
     watcher_error: str = ""
     broker_version: str = ""
+    collections: list[Collection] | None = None  # None: not noted
     profile: Profile | None = None
     profile_error: str = ""
     total_seconds: float = 0.0
@@ -151,12 +155,18 @@ class Figures:
                 for outcome in self.matched.outcomes
                 if (id(outcome.send) in measured) is inside
             ]
-            window = Window({}, {})
+            window = Window({}, {}, {})
             for group in GROUPS:
                 mine = [o for o in outcomes if entities.group[o.send.entity] == group]
+                window.outcomes[group] = mine
                 window.fired[group] = Summary.of(o.fired_latency for o in mine)
                 window.received[group] = Summary.of(o.received_latency for o in mine)
             self.windows.append(window)
+
+    def read_gc(self, log: Path) -> None:
+        """Read the garbage collections hass noted, if it was asked to."""
+        if log.exists():
+            self.collections = read_collections(log.read_text(errors="replace"))
 
     def write_outcomes(self, path: Path, entities: Entities) -> None:
         """Write every send and its event as CSV, for a closer look."""
@@ -311,11 +321,41 @@ def _process_lines(figures: Figures) -> list[str]:
     ]
 
 
+def _gc_lines(figures: Figures) -> list[str]:
+    if figures.collections is None:
+        return []
+    began = figures.wall_start
+    ended = began + figures.args.seconds
+    pauses = full_collections(figures.collections, began, ended)
+    young = [
+        each
+        for each in figures.collections
+        if each.generation < 2 and began <= each.began < ended
+    ]
+    longest = max((each.seconds for each in pauses), default=0.0)
+    waited = []
+    for group, name in GROUPS.items():
+        count, slowest = slowest_waited(figures.windows[0].outcomes[group], pauses)
+        waited.append(f"{name} {count} of {slowest}")
+    return [
+        (
+            f"hass's garbage collector over the measured {figures.args.seconds:.0f}"
+            f" s: {len(pauses)} full collections, longest {1000 * longest:.0f} ms,"
+            f" {1000 * sum(each.seconds for each in pauses):.0f} ms in all;"
+            f" {len(young):,} young ones, longest"
+            f" {1000 * max((each.seconds for each in young), default=0):.1f} ms"
+        ),
+        "  of the slowest 1 % of changes, those a full collection held up: "
+        + ", ".join(waited),
+    ]
+
+
 def report_lines(figures: Figures) -> list[str]:
     """Return the report, side by side, from one run on one load."""
     lines = ["", "voice_mqtt end to end on a real broker", _versions(figures)]
     lines += [*_load_lines(figures), "", *_latency_lines(figures), ""]
-    lines += [*_process_lines(figures), "", _verdict(figures.windows[0])]
+    lines += [*_process_lines(figures), *_gc_lines(figures), ""]
+    lines.append(_verdict(figures.windows[0]))
     if figures.profile is not None:
         lines += ["", *figures.profile.lines()]
     elif figures.profile_error:

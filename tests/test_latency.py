@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections import Counter
 import json
 import math
+import os
+from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
+from devkit.latency_gc import (
+    Collection,
+    full_collections,
+    install_hook,
+    read_collections,
+    slowest_waited,
+)
 from devkit.latency_io import parse_event
 from devkit.latency_plan import (
     DEVICE_VALUES,
@@ -22,7 +33,15 @@ from devkit.latency_plan import (
     schedule,
 )
 from devkit.latency_profile import Profile, area
-from devkit.latency_stats import Seen, Send, Summary, cpu_seconds, match, percentile
+from devkit.latency_stats import (
+    Outcome,
+    Seen,
+    Send,
+    Summary,
+    cpu_seconds,
+    match,
+    percentile,
+)
 
 PLAN = LoadPlan(devices=20, rooms=3, rate=500, seconds=10, status_rate=8, room_rate=3)
 
@@ -251,3 +270,34 @@ def test_a_profile_sums_own_and_cumulative_time() -> None:
     text = "\n".join(profile.lines())
     assert "80.0%  handle (custom_components/voice_mqtt/hub.py:3)" in text
     assert "about 10 % of a core" in text
+
+
+def test_the_hook_notes_every_collection_of_the_process(tmp_path: Path) -> None:
+    log = tmp_path / "gc.log"
+    env = install_hook(tmp_path / "hook", log)
+    subprocess.run(
+        [sys.executable, "-c", "import gc; gc.collect(); gc.collect(0)"],
+        env={**os.environ, **env},
+        check=True,
+        timeout=30,
+    )
+    collections = read_collections(log.read_text() + "1.5 2")  # a torn last line
+    generations = [each.generation for each in collections]
+    assert generations[generations.index(2) + 1] == 0  # as the child asked
+    assert all(each.seconds >= 0 for each in collections)
+
+
+def test_the_slowest_changes_are_told_apart_by_the_pauses_they_waited_for() -> None:
+    pauses = full_collections(
+        [Collection(10.0, 2, 0.3), Collection(12.0, 1, 0.01), Collection(99.0, 2, 1)],
+        began=0,
+        ended=50,
+    )
+    assert pauses == [Collection(10.0, 2, 0.3)]
+    quick = [
+        Outcome(_send("idle", at), _seen("idle", at + 0.01)) for at in range(1, 199)
+    ]
+    held = Outcome(_send("idle", 9.9), _seen("idle", 10.35))
+    slow = Outcome(_send("idle", 20.0), _seen("idle", 20.2))
+    assert slowest_waited([*quick, held, slow], pauses) == (1, 2)
+    assert slowest_waited([], pauses) == (0, 0)
