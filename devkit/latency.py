@@ -100,9 +100,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--recorder", action="store_true", help="set up the recorder (SQLite) too"
     )
     parser.add_argument(
-        "--broker-nodelay",
-        action="store_true",
-        help="mosquitto's set_tcp_nodelay true (off by default, as in mosquitto)",
+        "--broker-option",
+        action="append",
+        default=[],
+        metavar="LINE",
+        help="a line for mosquitto.conf, e.g. 'set_tcp_nodelay true' (repeatable)",
     )
     parser.add_argument(
         "--no-gc-log",
@@ -151,10 +153,8 @@ class LatencyRun:
         self.plan = load_plan(args)
         # A subscriber that falls behind loses nothing: this measures Home
         # Assistant, not mosquitto's queue limit (1000 by default).
-        extra = ["max_queued_messages 0"]
-        if args.broker_nodelay:
-            extra.append("set_tcp_nodelay true")
-        self.broker = Broker(workdir / "broker", extra_config=tuple(extra))
+        extra = ("max_queued_messages 0", *args.broker_option)
+        self.broker = Broker(workdir / "broker", extra_config=extra)
         self.owner: dict[str, Any] = {}
         self.figures = Figures(args, self.plan)
 

@@ -90,8 +90,9 @@ def slowest_waited(
 ) -> tuple[int, int]:
     """Return how many of the slowest share of outcomes waited for a pause.
 
-    A change waited for one when the pause began between its send and its
-    event. Returns (waited, slowest).
+    A change waited for one when the pause and the time from its send to its
+    event overlap (a change sent during a pause waits for the rest of it).
+    Returns (waited, slowest).
     """
     timed = sorted(
         (outcome for outcome in outcomes if outcome.seen is not None),
@@ -104,7 +105,8 @@ def slowest_waited(
         for outcome in slowest
         if outcome.seen is not None
         and any(
-            outcome.send.sent <= pause.began <= outcome.seen.fired for pause in pauses
+            pause.began <= outcome.seen.fired and outcome.send.sent <= pause.ended
+            for pause in pauses
         )
     )
     return waited, len(slowest)

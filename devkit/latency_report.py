@@ -214,10 +214,10 @@ def _versions(figures: Figures) -> str:
     hass = metadata.version("homeassistant")
     python = sys.version.split()[0]
     recorder = "on" if figures.args.recorder else "off"
-    nodelay = "on" if figures.args.broker_nodelay else "off"
+    options = "; ".join(figures.args.broker_option) or "its defaults"
     return (
         f"  Home Assistant {hass}, mosquitto {figures.broker_version}"
-        f" (set_tcp_nodelay {nodelay}), Python {python}; {os.cpu_count()} cores,"
+        f" ({options}), Python {python}; {os.cpu_count()} cores,"
         f" load average {figures.load_average:.2f} as the load began;"
         f" recorder {recorder}"
     )
@@ -227,11 +227,15 @@ def _load_lines(figures: Figures) -> list[str]:
     args, plan = figures.args, figures.plan
     beats = plan.heartbeat_rate / 2
     delays = sorted(1000 * delay for delay in figures.ack_delays)
+    profiled = (
+        f" (then {args.profile_seconds:.0f} s more under py-spy)"
+        if args.profile_seconds
+        else ""
+    )
     return [
         (
             f"  load: {plan.devices} devices, {plan.rooms} rooms,"
-            f" {plan.rate:,.0f} msg/s for {args.seconds:.0f} s (then"
-            f" {args.profile_seconds:.0f} s more under py-spy),"
+            f" {plan.rate:,.0f} msg/s for {args.seconds:.0f} s{profiled},"
             f" {args.publishers} paho publisher(s) at QoS 1"
         ),
         (
@@ -299,11 +303,16 @@ def _latency_lines(figures: Figures) -> list[str]:
 
 def _process_lines(figures: Figures) -> list[str]:
     seconds = figures.args.seconds
+    profiled = (
+        f" ({figures.share('hass', 1):.1f} % under py-spy)"
+        if figures.args.profile_seconds
+        else ""
+    )
     return [
         (
             f"Home Assistant: {figures.share('hass', 0):.1f} % of a core over the"
-            f" measured {seconds:.0f} s ({figures.share('hass', 1):.1f} % under"
-            f" py-spy); RSS {figures.rss_before / MIB:.0f} MiB before,"
+            f" measured {seconds:.0f} s{profiled};"
+            f" RSS {figures.rss_before / MIB:.0f} MiB before,"
             f" {figures.rss_after / MIB:.0f} MiB after,"
             f" peak {figures.peak_rss / MIB:.0f} MiB"
         ),

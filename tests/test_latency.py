@@ -295,9 +295,10 @@ def test_the_slowest_changes_are_told_apart_by_the_pauses_they_waited_for() -> N
     )
     assert pauses == [Collection(10.0, 2, 0.3)]
     quick = [
-        Outcome(_send("idle", at), _seen("idle", at + 0.01)) for at in range(1, 199)
+        Outcome(_send("idle", at), _seen("idle", at + 0.01)) for at in range(1, 298)
     ]
     held = Outcome(_send("idle", 9.9), _seen("idle", 10.35))
+    during = Outcome(_send("idle", 10.1), _seen("idle", 10.34))
     slow = Outcome(_send("idle", 20.0), _seen("idle", 20.2))
-    assert slowest_waited([*quick, held, slow], pauses) == (1, 2)
+    assert slowest_waited([*quick, held, during, slow], pauses) == (2, 3)
     assert slowest_waited([], pauses) == (0, 0)
