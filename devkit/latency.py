@@ -36,11 +36,12 @@ from .hass import (
     stop_process,
     wait_until_listening,
 )
+from .latency_figures import Figures
 from .latency_gc import install_hook
 from .latency_io import EventWatcher, LoadPublisher, publish_once
 from .latency_plan import Entities, LoadPlan, initial_messages, schedule
 from .latency_profile import PySpy, find_py_spy
-from .latency_report import Figures, report_lines
+from .latency_report import report_lines
 from .measure import rss_bytes
 
 REPO = Path(__file__).resolve().parents[1]

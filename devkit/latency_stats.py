@@ -162,6 +162,35 @@ class Summary:
         return f"  {name:<26}{self.count:>8,}{figures}{self.lost:>7,}"
 
 
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """Two subscribers' latencies for the same change sent at the same moment."""
+
+    pairs: int
+    median: float  # of first minus second, ms
+    slowest: int  # pairs in the slowest share, by the slower of the two
+    first_later: int  # of those, where the first was the later
+    mean_slowest: float  # of first minus second there, ms
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[float, float]], share: float = 0.01) -> Paired:
+        """Compare pairs of latencies in seconds, first and second."""
+        found = sorted(pairs, key=max, reverse=True)
+        differences = sorted(1000 * (first - second) for first, second in found)
+        slowest = found[: max(1, round(share * len(found)))] if found else []
+        return cls(
+            len(found),
+            percentile(differences, 50),
+            len(slowest),
+            sum(first > second for first, second in slowest),
+            (
+                1000 * sum(first - second for first, second in slowest) / len(slowest)
+                if slowest
+                else math.nan
+            ),
+        )
+
+
 def table_header() -> str:
     """Return the header of the rows Summary.row makes."""
     return (

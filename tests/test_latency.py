@@ -35,6 +35,7 @@ from devkit.latency_plan import (
 from devkit.latency_profile import Profile, area
 from devkit.latency_stats import (
     Outcome,
+    Paired,
     Seen,
     Send,
     Summary,
@@ -302,3 +303,13 @@ def test_the_slowest_changes_are_told_apart_by_the_pauses_they_waited_for() -> N
     slow = Outcome(_send("idle", 20.0), _seen("idle", 20.2))
     assert slowest_waited([*quick, held, during, slow], pauses) == (2, 3)
     assert slowest_waited([], pauses) == (0, 0)
+
+
+def test_pairs_say_which_subscriber_was_later_in_the_slowest() -> None:
+    pairs = [(0.010, 0.009)] * 198 + [(0.300, 0.200), (0.150, 0.250)]
+    paired = Paired.of(pairs)
+    assert paired.pairs == 200
+    assert paired.median == pytest.approx(1.0)
+    assert (paired.slowest, paired.first_later) == (2, 1)
+    assert paired.mean_slowest == pytest.approx(0.0)
+    assert math.isnan(Paired.of([]).median)
