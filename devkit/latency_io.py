@@ -29,7 +29,10 @@ IDLE_WAIT: Final = 0.002
 
 
 class LoadPublisher:
-    """Publishes its share of the schedule at QoS 1, on time, and notes when."""
+    """Publishes its share of the schedule on time, and notes when.
+
+    Heartbeats go at QoS 0 and changes at QoS 1, as the fleet sends them.
+    """
 
     def __init__(self, port: int, name: str, messages: Sequence[Planned]) -> None:
         """Publish messages to the broker on 127.0.0.1:port as client name."""
@@ -97,7 +100,9 @@ class LoadPublisher:
             self.late = max(self.late, -ahead)
             sent = time.time()
             topic, payload, retain = render(message, sent)
-            info = client.publish(topic, payload, qos=1, retain=retain)
+            # As the fleet does: heartbeats at QoS 0, changes at QoS 1.
+            qos = 1 if message.kind.changes_state else 0
+            info = client.publish(topic, payload, qos=qos, retain=retain)
             if info.rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self.refused += 1
             # Noted before the PUBACK can be read: only loop() reads it.

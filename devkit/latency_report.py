@@ -38,7 +38,8 @@ def _load_lines(figures: Figures) -> list[str]:
         (
             f"  load: {plan.devices} devices, {plan.rooms} rooms,"
             f" {plan.rate:,.0f} msg/s for {args.seconds:.0f} s{profiled},"
-            f" {args.publishers} paho publisher(s) at QoS 1"
+            f" {args.publishers} paho publisher(s): heartbeats at QoS 0,"
+            " changes at QoS 1"
         ),
         (
             "    Home Assistant subscribes at QoS 1 for voice_mqtt, at QoS"
