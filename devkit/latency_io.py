@@ -105,8 +105,10 @@ class LoadPublisher:
             info = client.publish(topic, payload, qos=qos, retain=retain)
             if info.rc is not MQTTErrorCode.MQTT_ERR_SUCCESS:
                 self.refused += 1
-            # Noted before the PUBACK can be read: only loop() reads it.
-            self._unacked[info.mid] = len(self.sent)
+            if qos:
+                # Noted before the PUBACK can be read: only loop() reads it.
+                # QoS 0 has no PUBACK (and its ids wrap around).
+                self._unacked[info.mid] = len(self.sent)
             self.sent.append(sent)
         deadline = time.monotonic() + 10
         while self._unacked and time.monotonic() < deadline:
