@@ -224,19 +224,23 @@ async def test_side_by_side(
         f" {handmade.bytes / devices / 1024:.0f} KiB/sensor",
     )
 
-    # Start-up: the entry reloaded with every device known.
-    reload = Measured()
+    # Start-up: the entry reloaded with every device known, three times.
+    reloads: list[float] = []
 
     async def do_reload() -> None:
         assert await hass.config_entries.async_reload(integration.entry_id)
         await hass.async_block_till_done()
 
-    await reload.run(do_reload)
+    for _ in range(3):
+        reload = Measured()
+        await reload.run(do_reload)
+        reloads.append(reload.seconds)
     hub = integration.runtime_data
     assert len(hub.devices) == devices
     line(
-        f"reloading the entry with {devices} known devices",
-        f"{reload.seconds * 1e3:.0f} ms, {reload.seconds / devices * 1e3:.2f} ms/device",
+        f"reloading the entry with {devices} known devices (min, median of 3)",
+        f"{min(reloads) / devices * 1e3:.2f}, "
+        f"{statistics.median(reloads) / devices * 1e3:.2f} ms/device",
     )
 
 
