@@ -242,7 +242,11 @@ def main(argv: list[str] | None = None) -> int:
 def start_broker(stack: ExitStack, state: dict[str, Any]) -> tuple[str, int]:
     """Start a broker, stopped when stack closes; return its address."""
     broker = Broker(
-        STATE_DIR / "broker", port=free_port(state.get("broker_port", 1883))
+        STATE_DIR / "broker",
+        port=free_port(state.get("broker_port", 1883)),
+        # Small packets at once: Nagle's algorithm held them some 25 ms
+        # (scripts/benchmark --real-broker).
+        extra_config=("set_tcp_nodelay true",),
     )
     print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} ...")
     broker.start()
