@@ -209,7 +209,7 @@ class VoiceMqttHub:
             ):
                 self.stats.duplicates += 1
                 return
-            known = self._known(self.rooms, Scope.ROOM, message.room_id, Room)
+            known = self.limits.known(self.rooms, Scope.ROOM, message.room_id, Room)
             if known is None:
                 return
             room, new = known
@@ -221,26 +221,6 @@ class VoiceMqttHub:
                 self.room_arrivals.announce(room)
 
         return handle
-
-    def _known[ModelT](
-        self,
-        models: dict[str, ModelT],
-        scope: Scope,
-        object_id: str,
-        factory: Callable[[str], ModelT],
-    ) -> tuple[ModelT, bool] | None:
-        """Return the model of object_id and whether it is new; None if refused.
-
-        A new model is announced to the platforms only after the message that
-        made it is applied, so its entities start from what that message said
-        (an announced name becomes the device name, and the entity ids).
-        """
-        if (model := models.get(object_id)) is not None:
-            return model, False
-        if not self.limits.admits(scope, len(models)):
-            return None
-        model = models[object_id] = factory(object_id)
-        return model, True
 
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
@@ -273,7 +253,7 @@ class VoiceMqttHub:
             return
         if message.id_mismatch:
             self.stats.id_mismatches += 1
-        known = self._known(
+        known = self.limits.known(
             self.devices, Scope.DEVICE, message.device_id, self._new_device
         )
         if known is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -53,6 +54,27 @@ class IdLimits:
             ir.async_delete_issue(
                 self._hass, DOMAIN, issue_id(self._entry.entry_id, scope)
             )
+
+    def known[ModelT](
+        self,
+        models: dict[str, ModelT],
+        scope: Scope,
+        object_id: str,
+        factory: Callable[[str], ModelT],
+    ) -> tuple[ModelT, bool] | None:
+        """Return the model of object_id and whether it is new; None if refused.
+
+        The caller announces a new model to the platforms only after the
+        message that made it is applied, so its entities start from what that
+        message said (an announced name becomes the device name, and the
+        entity ids).
+        """
+        if (model := models.get(object_id)) is not None:
+            return model, False
+        if not self.admits(scope, len(models)):
+            return None
+        model = models[object_id] = factory(object_id)
+        return model, True
 
     @callback
     def admits(self, scope: Scope, known: int) -> bool:
