@@ -437,7 +437,7 @@ async def test_broker_loss_makes_devices_unavailable_and_retained_restores_them(
     await hass.async_block_till_done()
     assert state_of(hass, "binary_sensor.vr_1_connectivity") == STATE_OFF
 
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="custom_components.voice_mqtt")
     disconnect(mqtt_mock, mqtt_client_mock)
     await hass.async_block_till_done()
     for entity_id in (

@@ -189,7 +189,7 @@ async def test_bridge_device_and_connection_sensor(
     assert entry.device_id == bridge.id
     assert hass.states.get(BRIDGE_SENSOR).state == STATE_ON
 
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="custom_components.voice_mqtt")
     for _ in range(3):  # repeated notifications log and write once
         mqtt_mock.connected = False
         async_dispatcher_send(hass, MQTT_CONNECTION_STATE, False)
