@@ -24,17 +24,11 @@ import tempfile
 import time
 from typing import Any
 
-from .broker import Broker, free_port
+from .broker import Broker
 from .hass import (
-    DEFAULT_NAMESPACE,
     ApiError,
     HomeAssistantApi,
-    mqtt_flow_input,
-    onboard,
-    run_flow,
-    start_hass,
     stop_process,
-    wait_until_listening,
 )
 from .latency_figures import Figures
 from .latency_gc import install_hook
@@ -43,30 +37,7 @@ from .latency_plan import Entities, LoadPlan, initial_messages, schedule
 from .latency_profile import PySpy, find_py_spy
 from .latency_report import report_lines
 from .measure import rss_bytes
-
-REPO = Path(__file__).resolve().parents[1]
-
-CONFIGURATION_YAML = """\
-# Written by scripts/benchmark --real-broker, in a temporary folder of its own.
-homeassistant:
-  name: voice_mqtt latency
-  unit_system: metric
-  time_zone: UTC
-  currency: EUR
-  country: FR
-  language: en
-
-# An empty frontend is enough; with --skip-pip nothing is installed.
-frontend:
-  development_repo: {frontend}
-
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
-logger:
-  default: warning
-{recorder}"""
+from .scratch import set_up_voice_mqtt, start_scratch_hass
 
 # (flag, type, default, help)
 OPTIONS: tuple[tuple[str, type, object, str], ...] = (
@@ -150,7 +121,6 @@ class LatencyRun:
         """Plan a run in workdir."""
         self.args = args
         self.workdir = workdir
-        self.config_dir = workdir / "config"
         self.plan = load_plan(args)
         # A subscriber that falls behind loses nothing: this measures Home
         # Assistant, not mosquitto's queue limit (1000 by default).
@@ -185,43 +155,21 @@ class LatencyRun:
         self, stack: ExitStack
     ) -> tuple[HomeAssistantApi, subprocess.Popen[bytes]]:
         """Write the config, start hass and wait for its HTTP server."""
-        port = free_port()
-        frontend = self.workdir / "frontend"
-        (frontend / "hass_frontend").mkdir(parents=True)
-        components = self.config_dir / "custom_components"
-        components.mkdir(parents=True)
-        (components / "voice_mqtt").symlink_to(
-            REPO / "custom_components" / "voice_mqtt"
-        )
-        recorder = "\nrecorder:\n" if self.args.recorder else ""
-        (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION_YAML.format(frontend=frontend, port=port, recorder=recorder)
-        )
         env = None
         if not self.args.no_gc_log:
             env = install_hook(self.workdir / "gc_hook", self.workdir / "gc.log")
-        hass = start_hass(
-            self.config_dir, self.workdir / "home-assistant.out", "--skip-pip", env=env
+        return start_scratch_hass(
+            stack,
+            self.workdir,
+            tool="scripts/benchmark --real-broker",
+            name="latency",
+            extra_yaml="\nrecorder:\n" if self.args.recorder else "",
+            env=env,
         )
-        stack.callback(stop_process, hass, 30)
-        api = HomeAssistantApi(f"http://127.0.0.1:{port}")
-        api.wait_until_up(300, hass)
-        return api, hass
 
     def configure(self, api: HomeAssistantApi) -> str:
         """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
-        onboard(
-            api,
-            self.owner,
-            f"{api.base_url}/",
-            name="Latency",
-            username="latency",
-            save=lambda _state: None,
-        )
-        run_flow(api, "mqtt", mqtt_flow_input(("127.0.0.1", self.broker.port)))
-        entry = run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]
-        wait_until_listening(api)
-        return str(entry["entry_id"])
+        return set_up_voice_mqtt(api, self.owner, self.broker.port, "latency")
 
     def create_entities(self, api: HomeAssistantApi, entry_id: str) -> Entities:
         """Make every device, room and hand-made sensor exist, in its first state."""

@@ -25,49 +25,20 @@ import tempfile
 import time
 from typing import Any
 
-from .broker import Broker, free_port
+from .broker import Broker
 from .fuzz import Plan, generate
 from .hass import (
-    DEFAULT_NAMESPACE,
     ApiError,
     HomeAssistantApi,
-    mqtt_flow_input,
-    onboard,
     refresh_access_token,
-    run_flow,
-    start_hass,
     stop_process,
-    wait_until_listening,
 )
 from .measure import ApiProbe, read_logs, rss_bytes
 from .publisher import Publisher
 from .report import Limits, Report
+from .scratch import set_up_voice_mqtt, start_scratch_hass
 
 REPO = Path(__file__).resolve().parents[1]
-
-CONFIGURATION_YAML = """\
-# Written by scripts/soak, in a temporary folder of its own.
-homeassistant:
-  name: voice_mqtt soak
-  unit_system: metric
-  time_zone: UTC
-  currency: EUR
-  country: FR
-  language: en
-
-# The frontend is always loaded; an empty one is enough (and, with --skip-pip,
-# Home Assistant installs nothing: the soak never touches the venv).
-frontend:
-  development_repo: {frontend}
-
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
-logger:
-  default: warning
-"""
-
 
 # (group, flag, type, default, help); a default of None has none.
 OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
@@ -189,44 +160,19 @@ class Soak:
         self, stack: ExitStack
     ) -> tuple[HomeAssistantApi, subprocess.Popen[bytes]]:
         """Write the config, start hass and wait for its HTTP server."""
-        port = free_port()
-        frontend = self.workdir / "frontend"
-        (frontend / "hass_frontend").mkdir(parents=True)
-        components = self.config_dir / "custom_components"
-        components.mkdir(parents=True)
-        (components / "voice_mqtt").symlink_to(
-            REPO / "custom_components" / "voice_mqtt"
+        api, hass = start_scratch_hass(
+            stack, self.workdir, tool="scripts/soak", name="soak"
         )
-        (self.config_dir / "configuration.yaml").write_text(
-            CONFIGURATION_YAML.format(frontend=frontend, port=port)
-        )
-        hass = start_hass(
-            self.config_dir, self.workdir / "home-assistant.out", "--skip-pip"
-        )
-        stack.callback(stop_process, hass, 30)
-        api = HomeAssistantApi(f"http://127.0.0.1:{port}")
-        api.wait_until_up(300, hass)
         self.client_id = f"{api.base_url}/"
         return api, hass
 
     def configure(self, api: HomeAssistantApi, broker_port: int) -> str:
         """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
-        onboard(
-            api,
-            self.owner,
-            self.client_id,
-            name="Soak",
-            username="soak",
-            save=lambda _state: None,
-        )
-        run_flow(api, "mqtt", mqtt_flow_input(("127.0.0.1", broker_port)))
-        entry = run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]
-        wait_until_listening(api)
+        entry_id = set_up_voice_mqtt(api, self.owner, broker_port, "soak")
         self.note(
-            f"Home Assistant is up on {api.base_url}; voice_mqtt is entry"
-            f" {entry['entry_id']}"
+            f"Home Assistant is up on {api.base_url}; voice_mqtt is entry {entry_id}"
         )
-        return str(entry["entry_id"])
+        return entry_id
 
     def new_api(self, api: HomeAssistantApi) -> HomeAssistantApi:
         """Return another client with the same token, for another thread."""

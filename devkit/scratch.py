@@ -1,0 +1,99 @@
+"""A throwaway Home Assistant, set up as a user would, in a folder of its own.
+
+scripts/soak and the real-broker benchmark both start one. The config loads
+voice_mqtt from the repository and an empty frontend; with --skip-pip Home
+Assistant installs nothing, so the venv is never touched.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+import subprocess
+from typing import Any
+
+from .broker import free_port
+from .hass import (
+    DEFAULT_NAMESPACE,
+    HomeAssistantApi,
+    mqtt_flow_input,
+    onboard,
+    run_flow,
+    start_hass,
+    stop_process,
+    wait_until_listening,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+CONFIGURATION_YAML = """\
+# Written by {tool}, in a temporary folder of its own.
+homeassistant:
+  name: voice_mqtt {name}
+  unit_system: metric
+  time_zone: UTC
+  currency: EUR
+  country: FR
+  language: en
+
+# The frontend is always loaded; an empty one is enough.
+frontend:
+  development_repo: {frontend}
+
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+
+logger:
+  default: warning
+{extra}"""
+
+
+def start_scratch_hass(
+    stack: ExitStack,
+    workdir: Path,
+    *,
+    tool: str,
+    name: str,
+    extra_yaml: str = "",
+    env: dict[str, str] | None = None,
+) -> tuple[HomeAssistantApi, subprocess.Popen[bytes]]:
+    """Write the config in workdir, start hass, wait for its HTTP server.
+
+    hass is stopped when stack closes.
+    """
+    config_dir = workdir / "config"
+    frontend = workdir / "frontend"
+    (frontend / "hass_frontend").mkdir(parents=True)
+    components = config_dir / "custom_components"
+    components.mkdir(parents=True)
+    (components / "voice_mqtt").symlink_to(REPO / "custom_components" / "voice_mqtt")
+    port = free_port()
+    (config_dir / "configuration.yaml").write_text(
+        CONFIGURATION_YAML.format(
+            tool=tool, name=name, frontend=frontend, port=port, extra=extra_yaml
+        )
+    )
+    hass = start_hass(config_dir, workdir / "home-assistant.out", "--skip-pip", env=env)
+    stack.callback(stop_process, hass, 30)
+    api = HomeAssistantApi(f"http://127.0.0.1:{port}")
+    api.wait_until_up(300, hass)
+    return api, hass
+
+
+def set_up_voice_mqtt(
+    api: HomeAssistantApi, owner: dict[str, Any], broker_port: int, username: str
+) -> str:
+    """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
+    onboard(
+        api,
+        owner,
+        f"{api.base_url}/",
+        name=username.capitalize(),
+        username=username,
+        save=lambda _state: None,
+    )
+    run_flow(api, "mqtt", mqtt_flow_input(("127.0.0.1", broker_port)))
+    entry = run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]
+    wait_until_listening(api)
+    return str(entry["entry_id"])
