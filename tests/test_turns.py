@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from custom_components.voice_mqtt.protocol import (
     DisplayAction,
@@ -29,22 +29,7 @@ from custom_components.voice_mqtt.turns import (
     seconds_between,
 )
 
-T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
-TYPES = {
-    StateUpdate: VoiceType.STATE,
-    Transcript: VoiceType.TRANSCRIPT_FINAL,
-    Response: VoiceType.RESPONSE,
-    StreamStart: VoiceType.STREAM_START,
-    StreamChunk: VoiceType.STREAM_CHUNK,
-    StreamComplete: VoiceType.STREAM_COMPLETE,
-    DisplayAction: VoiceType.DISPLAY_ACTION,
-    ToolExecuted: VoiceType.TOOL_EXECUTED,
-    OverlayHint: VoiceType.OVERLAY_HINT,
-}
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
+from .test_room import TYPES, at
 
 
 def feed(

@@ -73,6 +73,11 @@ class VoiceMqttEntity[ModelT](Entity):
         self.model = model
         self.entity_description = description
         self._aspects = description.aspects
+        # Unavailable while its device is offline: every entity of a voice
+        # device but the one that shows presence (connectivity shows off).
+        self._follows_presence = (
+            scope is Scope.DEVICE and DeviceAspect.PRESENCE not in self._aspects
+        )
         self._attr_unique_id = unique_id(
             hub.entry.entry_id, scope, object_id, description.key
         )
@@ -86,15 +91,6 @@ class VoiceMqttEntity[ModelT](Entity):
         """
         device = self.model if isinstance(self.model, Device) else None
         return self.hub.registry.device_info(self.scope, self.object_id, device)
-
-    @property
-    def _follows_presence(self) -> bool:
-        """Tell whether this entity goes unavailable while its device is offline.
-
-        Every entity of a voice device does, but the one that shows presence:
-        a connectivity sensor stays available and shows off.
-        """
-        return self.scope is Scope.DEVICE and DeviceAspect.PRESENCE not in self._aspects
 
     @property
     def available(self) -> bool:

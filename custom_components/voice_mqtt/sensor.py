@@ -109,33 +109,37 @@ ROOM_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
 )
 
 
-def _turn_seconds(room: Room, response: bool) -> float | None:
-    if (turn := room.last_turn) is None:
-        return None
-    return turn.response_time if response else turn.duration
+def _seconds[ModelT](
+    key: str,
+    aspect: str,
+    value_fn: Callable[[ModelT], StateType],
+    precision: int = 2,
+) -> VoiceMqttSensorDescription[ModelT]:
+    """Describe a duration in seconds that Home Assistant keeps statistics of."""
+    return VoiceMqttSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=precision,
+        aspects=(aspect,),
+        value_fn=value_fn,
+    )
 
 
 TURN_SENSORS: tuple[VoiceMqttSensorDescription[Room], ...] = (
-    VoiceMqttSensorDescription(
-        key="response_time",
-        translation_key="response_time",
-        device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_display_precision=2,
-        aspects=(RoomAspect.TURN,),
-        # From the end of what was heard to the answer's first word.
-        value_fn=lambda room: _turn_seconds(room, response=True),
+    # From the end of what was heard to the answer's first word.
+    _seconds(
+        "response_time",
+        RoomAspect.TURN,
+        lambda room: None if room.last_turn is None else room.last_turn.response_time,
     ),
-    VoiceMqttSensorDescription(
-        key="turn_duration",
-        translation_key="turn_duration",
-        device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_display_precision=1,
-        aspects=(RoomAspect.TURN,),
-        value_fn=lambda room: _turn_seconds(room, response=False),
+    _seconds(
+        "turn_duration",
+        RoomAspect.TURN,
+        lambda room: None if room.last_turn is None else room.last_turn.duration,
+        precision=1,
     ),
 )
 
@@ -181,15 +185,10 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         aspects=(BridgeAspect.TURNS,),
         value_fn=lambda hub: hub.conversations.turns_today,
     ),
-    VoiceMqttSensorDescription(
-        key="mean_response_time",
-        translation_key="mean_response_time",
-        device_class=SensorDeviceClass.DURATION,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_display_precision=2,
-        aspects=(BridgeAspect.TURNS,),
-        value_fn=lambda hub: hub.conversations.mean_response_time,
+    _seconds(
+        "mean_response_time",
+        BridgeAspect.TURNS,
+        lambda hub: hub.conversations.mean_response_time,
     ),
 )
 
