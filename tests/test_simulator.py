@@ -384,6 +384,11 @@ def test_the_command_line_defaults_are_the_options_defaults() -> None:
     two_macs = ["--xiaozhi-mac", "CCBA97110E85", "--xiaozhi-mac", DEFAULT_XIAOZHI_MAC]
     macs, _ = parse_args(["--devices", "4", *two_macs])
     assert macs.xiaozhi_macs == ("cc:ba:97:11:0e:85", DEFAULT_XIAOZHI_MAC)
+    websocket, _ = parse_args(["--transport", "websockets"])
+    assert str(websocket.broker) == "ws://127.0.0.1:9001/mqtt"
+    elsewhere, _ = parse_args(["--transport", "websockets", "--port", "8080"])
+    assert (elsewhere.broker.port, elsewhere.broker.transport) == (8080, "websockets")
+    assert str(parse_args(["--port", "1884"])[0].broker) == "127.0.0.1:1884"
 
 
 @pytest.mark.parametrize(
