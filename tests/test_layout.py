@@ -38,6 +38,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "timers",
             "snapshot",
             "answers",
+            "broker_health",
         }
     ),
     frozenset({"hub"}),

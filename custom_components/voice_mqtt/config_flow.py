@@ -31,6 +31,7 @@ from .const import (
     CONF_ADMIN_SNAPSHOT,
     CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
+    CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_LEGACY_TOPICS,
@@ -117,6 +118,7 @@ def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
             field(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES): _number(
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
             ),
+            field(CONF_BROKER_HEALTH, False): BooleanSelector(),
         }
     )
 

@@ -19,6 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
 from .answers import PendingAnswers
+from .broker_health import BrokerHealth
 from .connection import BrokerConnection
 from .conversations import Conversations
 from .fleet import (
@@ -76,6 +77,12 @@ class VoiceMqttHub:
         self.stats = MessageStats()
         self.answers = PendingAnswers()
         self.listeners = Listeners()
+        self.broker_health = BrokerHealth(
+            hass,
+            self.settings.scheme,
+            self.stats,
+            partial(self.listeners.notify, Scope.BRIDGE, ""),
+        )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
@@ -126,6 +133,10 @@ class VoiceMqttHub:
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
+        if self.settings.broker_health:
+            self._unsubscribes.append(
+                await self.broker_health.async_start(self._subscribe)
+            )
 
     @callback
     def async_stop(self) -> None:

@@ -11,6 +11,7 @@ from .const import (
     CONF_ADMIN_SNAPSHOT,
     CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
+    CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_LEGACY_TOPICS,
@@ -52,6 +53,7 @@ class Settings:
     max_devices: int = DEFAULT_MAX_DEVICES
     max_rooms: int = DEFAULT_MAX_ROOMS
     backend_silent_minutes: int = DEFAULT_BACKEND_SILENT_MINUTES
+    broker_health: bool = False
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> Settings:
@@ -80,6 +82,7 @@ class Settings:
             backend_silent_minutes=int(
                 options.get(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES)
             ),
+            broker_health=options.get(CONF_BROKER_HEALTH, False),
         )
 
     @property
