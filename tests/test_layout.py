@@ -37,6 +37,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "persistence",
             "timers",
             "snapshot",
+            "card",
         }
     ),
     frozenset({"hub"}),
