@@ -7,6 +7,7 @@ Assistant is asked to do: serve the files, list the module, once.
 from __future__ import annotations
 
 from pathlib import Path
+import re
 
 from homeassistant.components.frontend import DATA_EXTRA_MODULE_URL
 from homeassistant.core import HomeAssistant
@@ -76,3 +77,17 @@ def test_the_version_follows_every_file(tmp_path: Path) -> None:
     (tmp_path / "b.js").write_text("three")
     assert card_version(tmp_path) != before
     assert len(before) == 12
+
+
+def test_the_readme_documents_every_option_the_card_reads() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### The conversation card", 1)[1].split("\n### ", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
+    read = {
+        option
+        for path in CARD_DIR.glob("*.js")
+        for option in re.findall(r"config\.(\w+)", path.read_text())
+    }
+    assert documented == read == {"room", "device_id", "title", "turns"}
+    for image in re.findall(r"(docs/images/[\w-]+\.png)", section):
+        assert (Path(__file__).parents[1] / image).is_file(), image

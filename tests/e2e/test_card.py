@@ -150,11 +150,17 @@ async def late(route: Any) -> None:
 REGISTERED = """(tag) => {
   const Card = customElements.get(tag);
   const hass = document.querySelector("home-assistant").hass;
+  if (!Card) return { defined: false };
+  const editor = Card.getConfigElement();
+  editor.setConfig(Card.getStubConfig(hass));
+  editor.hass = hass;
+  const select = editor.shadowRoot.querySelector("select");
   return {
-    defined: Boolean(Card),
+    defined: true,
     picker: (window.customCards || []).some((card) => card.type === tag),
-    stub: Card && Card.getStubConfig(hass),
-    editor: Card && Card.getConfigElement().localName,
+    stub: Card.getStubConfig(hass),
+    editor: editor.localName,
+    rooms: [...select.options].map((option) => [option.value, option.text]),
   };
 }"""
 
@@ -187,6 +193,7 @@ async def test_the_card_shows_a_conversation_as_it_happens(
                 "picker": True,
                 "stub": {"room": ROOM},  # the first room (the only one)
                 "editor": f"{CARD}-editor",
+                "rooms": [[ROOM, "Living room voice assistant"]],
             }
             assert not [line for line in console if "Custom element" in line]
 
