@@ -10,6 +10,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import DOMAIN
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .persistence import last_seen_store
@@ -22,8 +23,9 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the service actions, once for all entries."""
+    """Register the service actions and the dashboard card, once for all entries."""
     async_setup_services(hass)
+    await async_register_card(hass)
     return True
 
 

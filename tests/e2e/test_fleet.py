@@ -319,6 +319,8 @@ STANDARD_CARDS = {
     "markdown",
     "tile",
     "vertical-stack",
+    # Ours, which the integration serves; tests/e2e/test_card.py opens it.
+    "custom:voice-mqtt-conversation-card",
 }
 
 
