@@ -39,10 +39,13 @@ LAYERS: tuple[frozenset[str], ...] = (
             "snapshot",
             "answers",
             "broker_health",
+            "history",
         }
     ),
     frozenset({"hub"}),
-    frozenset({"entity", "services", "calls", "diagnostics", "config_flow"}),
+    frozenset(
+        {"entity", "services", "calls", "history_api", "diagnostics", "config_flow"}
+    ),
     frozenset(
         {
             "sensor",
