@@ -272,6 +272,7 @@ async def test_options_flow_stores_options_and_reloads(
         "max_rooms": 50.0,
         "backend_silent_minutes": 15.0,
         "broker_health": True,
+        "history_turns": 20.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -288,6 +289,7 @@ async def test_options_flow_stores_options_and_reloads(
         "max_rooms": 50,
         "backend_silent_minutes": 15,
         "broker_health": True,
+        "history_turns": 20,
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
@@ -320,4 +322,5 @@ async def test_options_form_shows_current_values(
         "max_rooms": 200,
         "backend_silent_minutes": 30,
         "broker_health": False,
+        "history_turns": 50,
     }

@@ -42,10 +42,13 @@ LAYERS: tuple[frozenset[str], ...] = (
             "answers",
             "broker_health",
             "card",
+            "history",
         }
     ),
     frozenset({"hub"}),
-    frozenset({"entity", "services", "calls", "diagnostics", "config_flow"}),
+    frozenset(
+        {"entity", "services", "calls", "history_api", "diagnostics", "config_flow"}
+    ),
     frozenset(
         {
             "sensor",

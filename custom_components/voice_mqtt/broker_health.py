@@ -25,6 +25,7 @@ from .protocol import (
     TopicScheme,
     parse_sys_message,
 )
+from .settings import Settings
 from .stats import MessageStats, Payload
 
 if TYPE_CHECKING:
@@ -58,13 +59,14 @@ class BrokerHealth:
     def __init__(
         self,
         hass: HomeAssistant,
-        scheme: TopicScheme,
+        settings: Settings,
         stats: MessageStats,
         changed: Callable[[str], None],
     ) -> None:
         """Know nothing until the broker speaks."""
         self._hass = hass
-        self._scheme = scheme
+        self._scheme = settings.scheme
+        self.enabled = settings.broker_health
         self._stats = stats
         self._changed = changed
         self.started: datetime | None = None
@@ -77,7 +79,9 @@ class BrokerHealth:
         self._uptime: int | None = None
 
     async def async_start(self, subscribe: Subscribe) -> CALLBACK_TYPE:
-        """Subscribe to the figures; return what stops the staleness check."""
+        """Subscribe to the figures (when enabled); return what stops it."""
+        if not self.enabled:
+            return lambda: None
         for topic in SYS_TOPICS:
             await subscribe(topic, self._message)
         return async_track_time_interval(self._hass, self._check, CHECK_EVERY)

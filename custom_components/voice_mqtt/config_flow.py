@@ -34,6 +34,7 @@ from .const import (
     CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
+    CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
     CONF_MAX_DEVICES,
     CONF_MAX_ROOMS,
@@ -43,6 +44,7 @@ from .const import (
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
+    DEFAULT_HISTORY_TURNS,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -53,6 +55,7 @@ from .const import (
     LARGEST_MAX_ROOMS,
     MAX_BACKEND_SILENT_MINUTES,
     MAX_HEARTBEAT_TIMEOUT,
+    MAX_HISTORY_TURNS,
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
 )
@@ -119,6 +122,9 @@ def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
             ),
             field(CONF_BROKER_HEALTH, False): BooleanSelector(),
+            field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
+                0, MAX_HISTORY_TURNS
+            ),
         }
     )
 

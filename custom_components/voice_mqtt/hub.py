@@ -30,6 +30,7 @@ from .fleet import (
     suspend_presence,
 )
 from .health import TrafficHealth
+from .history import ConversationHistory
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
@@ -79,7 +80,7 @@ class VoiceMqttHub:
         self.listeners = Listeners()
         self.broker_health = BrokerHealth(
             hass,
-            self.settings.scheme,
+            self.settings,
             self.stats,
             partial(self.listeners.notify, Scope.BRIDGE, ""),
         )
@@ -93,6 +94,9 @@ class VoiceMqttHub:
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
         self.registry = RegistrySync(hass, entry)
+        self.history = ConversationHistory(
+            hass, entry.entry_id, self.settings.history_turns
+        )
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(
             hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
@@ -118,6 +122,7 @@ class VoiceMqttHub:
         self.limits.start()
         restored = await async_restore(self.registry, self.last_seen, self.settings)
         self.rooms.update(restored.rooms)
+        await self.history.async_load()
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
@@ -133,10 +138,7 @@ class VoiceMqttHub:
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
-        if self.settings.broker_health:
-            self._unsubscribes.append(
-                await self.broker_health.async_start(self._subscribe)
-            )
+        self._unsubscribes.append(await self.broker_health.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -182,6 +184,7 @@ class VoiceMqttHub:
             if (room := self.rooms.pop(object_id, None)) is not None:
                 self.room_arrivals.forget(room)
             self._stream_pacer.forget(object_id)
+            self.history.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
             self._quiet.forget(device)
@@ -242,6 +245,7 @@ class VoiceMqttHub:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
             device_id = self.registry.device_id(Scope.ROOM, room.room_id)
             self.conversations.finished(turn, device_id)
+            self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
                 streaming = room.response is not None and room.response.streaming
