@@ -25,7 +25,7 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, the websocket command and the card, once for all entries."""
+    """Register the actions, the websocket command and the card, once for all."""
     async_setup_services(hass)
     async_setup_history_api(hass)
     await async_register_card(hass)
