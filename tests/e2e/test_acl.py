@@ -22,7 +22,11 @@ import paho.mqtt.client as paho
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.voice_mqtt.const import CONF_ADMIN_SNAPSHOT, DOMAIN
+from custom_components.voice_mqtt.const import (
+    CONF_ADMIN_SNAPSHOT,
+    CONF_BROKER_HEALTH,
+    DOMAIN,
+)
 from devkit.broker import Broker, default_kind
 from simulator import BrokerAddress, Kind, Simulator
 
@@ -131,8 +135,8 @@ def mqtt_login() -> dict[str, str]:
 
 @pytest.fixture
 def voice_options() -> dict[str, Any]:
-    """Home Assistant publishes the admin snapshot: it needs that line too."""
-    return {CONF_ADMIN_SNAPSHOT: True}
+    """The options that need lines of their own: the snapshot, the broker's health."""
+    return {CONF_ADMIN_SNAPSHOT: True, CONF_BROKER_HEALTH: True}
 
 
 @pytest.fixture
@@ -267,6 +271,14 @@ async def test_every_feature_works_under_the_acl(
         )
     finally:
         await hass.async_add_executor_job(panel.close)
+
+    # mosquitto's $SYS figures (retained: they came with the subscription).
+    await wait_for(
+        lambda: (
+            state(hass, "sensor.voice_assistant_mqtt_broker_version") or ""
+        ).startswith("mosquitto version"),
+        what="the broker's version shown",
+    )
 
     # The broker publishes the headset's will under the headset's user.
     await hass.async_add_executor_job(fleet.drop_device, "VR_0001")
