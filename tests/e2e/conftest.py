@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from pathlib import Path
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -22,6 +23,7 @@ import pytest_socket
 
 from custom_components.voice_mqtt.const import DOMAIN
 from devkit.broker import Broker
+from devkit.hass import HomeAssistantApi
 from tests.conftest import DEFAULT_DATA
 
 
@@ -71,6 +73,33 @@ async def wait_for(
     except TimeoutError:
         # A callable says what it found at the deadline, not at the start.
         pytest.fail(f"not within {within} s: {what() if callable(what) else what}")
+
+
+def eventually[T](probe: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
+    """Poll probe until done(its answer), within WITHIN seconds (blocking).
+
+    For a Home Assistant in a process of its own, asked over its API.
+    """
+    deadline = time.monotonic() + WITHIN
+    while True:
+        found = probe()
+        if done(found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {WITHIN} s: {what}; last {found!r}")
+        time.sleep(0.25)
+
+
+def kept_turns(
+    api: HomeAssistantApi, room: str = "living_room"
+) -> list[dict[str, Any]]:
+    """Return a room's conversation history, from the get_history action."""
+    answer = api.call(
+        "POST",
+        "/api/services/voice_mqtt/get_history?return_response",
+        {"room": room},
+    )
+    return list(answer["service_response"]["turns"])
 
 
 @pytest.fixture

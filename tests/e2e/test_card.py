@@ -3,9 +3,10 @@
 A scratch Home Assistant (its own process, the real frontend) runs voice_mqtt
 on a broker of our own; the simulator plays a conversation; headless Chromium
 (the system's, driven by Playwright) opens the example dashboard and watches
-the card: the interim text, then the answer as it streams, then the final one.
-Each step is saved as a screenshot in the test's folder, or in
-VOICE_MQTT_SCREENSHOTS when set (docs/images/ to refresh the README's).
+the card: the turns from before the page opened (the integration's history),
+the interim text, then the answer as it streams, then the final one. Each step
+is saved as a screenshot in the test's folder, or in VOICE_MQTT_SCREENSHOTS
+when set (docs/images/ to refresh the README's).
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ from devkit.browser import (
     open_path,
     screenshot,
 )
+from devkit.hass import HomeAssistantApi
 from devkit.scratch import set_up_voice_mqtt, start_scratch_hass
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 from simulator.script import ConversationPlan
 from simulator.wire import protocol
+
+from .conftest import eventually, kept_turns
 
 CARD = "voice-mqtt-conversation-card"
 ROOM = "living_room"
@@ -58,6 +62,7 @@ Page = Any  # playwright.async_api.Page, imported by devkit.browser only
 class Stage:
     """A running Home Assistant with voice_mqtt, its login and the simulator."""
 
+    api: HomeAssistantApi
     base_url: str
     tokens: HassTokens
     simulator: Simulator
@@ -99,7 +104,7 @@ def stage(loopback_sockets: None, tmp_path: Path) -> Iterator[Stage]:
         simulator.start()
         stack.callback(simulator.stop)
         tokens = login_tokens(api, owner["refresh_token"], f"{api.base_url}/")
-        yield Stage(api.base_url, tokens, simulator)
+        yield Stage(api, api.base_url, tokens, simulator)
 
 
 def spoken(plan: ConversationPlan) -> tuple[list[str], set[str], str]:
@@ -121,10 +126,10 @@ def spoken(plan: ConversationPlan) -> tuple[list[str], set[str], str]:
     return interims, heard, ("".join(chunks) or answer).strip()
 
 
-async def shown(
-    page: Page, selector: str, accept: Callable[[str], bool], what: str
-) -> str:
-    """Wait until an element of the living room's card shows an accepted text."""
+async def listed(
+    page: Page, selector: str, accept: Callable[[list[str]], bool], what: str
+) -> list[str]:
+    """Wait until the elements of the living room's card show accepted texts."""
     card = page.locator(CARD).first
     deadline = time.monotonic() + WITHIN
     seen: list[str] = []
@@ -132,11 +137,36 @@ async def shown(
         seen = [
             text.strip() for text in await card.locator(selector).all_text_contents()
         ]
-        for text in seen:
-            if accept(text):
-                return text
+        if accept(seen):
+            return seen
         await asyncio.sleep(0.05)
     pytest.fail(f"not within {WITHIN} s: {what}; the card showed {seen}")
+
+
+async def shown(
+    page: Page, selector: str, accept: Callable[[str], bool], what: str
+) -> str:
+    """Wait until an element of the living room's card shows an accepted text."""
+    seen = await listed(page, selector, lambda texts: any(map(accept, texts)), what)
+    return next(text for text in seen if accept(text))
+
+
+def timed(turns: list[dict[str, Any]]) -> Callable[[list[str]], bool]:
+    """Accept the response times of these turns, as the card writes them."""
+
+    def close(text: str, seconds: float) -> bool:
+        # "0.84 s" under ten seconds, "12 s" above: as close as that allows.
+        found = re.fullmatch(r"(\d+(?:\.\d\d)?) s", text)
+        slack = 0.0051 if seconds < 10 else 0.51
+        return found is not None and abs(float(found[1]) - seconds) <= slack
+
+    return lambda texts: (
+        len(texts) == len(turns)
+        and all(
+            close(text, turn["response_time"])
+            for text, turn in zip(texts, turns, strict=True)
+        )
+    )
 
 
 APP_MODULE = re.compile(r"/frontend_latest/app\.[0-9a-f]+\.js$")
@@ -164,14 +194,55 @@ REGISTERED = """(tag) => {
   };
 }"""
 
+# A second card, on a hass whose voice_mqtt/history fails (an integration
+# without the command): it asks once, shows the room's current turn all the
+# same, and asks again after a reconnection and for another room.
+WITHOUT_HISTORY = """async ({ tag, room }) => {
+  const real = document.querySelector("home-assistant").hass;
+  const asked = [];
+  const older = {
+    ...real,
+    callWS: async (message) => {
+      asked.push(message.type);
+      throw { code: "unknown_command", message: "Unknown command." };
+    },
+  };
+  const card = document.createElement(tag);
+  card.setConfig({ room, turns: 2 });
+  card.hass = older;
+  document.body.append(card);
+  await new Promise((done) => setTimeout(done, 50));
+  const root = card.shadowRoot;
+  const shown = {
+    past: root.querySelectorAll(".history .exchange").length,
+    now: root.querySelector(".now .answer")?.textContent.trim(),
+  };
+  card.hass = { ...older, connected: false };
+  card.hass = { ...older, connected: true };
+  card.setConfig({ room: "no_such_room", turns: 2 });
+  card.setConfig({ room, turns: 2 });
+  await new Promise((done) => setTimeout(done, 50));
+  card.remove();
+  return { asked, ...shown };
+}"""
+
 
 @pytest.mark.timeout(240)
 async def test_the_card_shows_a_conversation_as_it_happens(
     stage: Stage, tmp_path: Path
 ) -> None:
     shots = Path(os.environ.get("VOICE_MQTT_SCREENSHOTS") or tmp_path / "screenshots")
-    # A first turn: the room exists, and the card has a past turn to show.
-    await asyncio.to_thread(stage.simulator.run_conversation, ROOM)
+    # Two turns before the page opens (unstreamed, which is quicker): only the
+    # integration's history has the first, the event entity only the last.
+    for _ in range(2):
+        await asyncio.to_thread(stage.simulator.run_conversation, ROOM, False)
+    before = await asyncio.to_thread(
+        eventually,
+        lambda: kept_turns(stage.api, ROOM),
+        lambda turns: len(turns) == 2,
+        "two turns in the history",
+    )
+    answers = [turn["answer"].strip() for turn in before]
     console: list[str] = []
     async with chromium() as browser:
         async with logged_in_page(
@@ -197,6 +268,19 @@ async def test_the_card_shows_a_conversation_as_it_happens(
             }
             assert not [line for line in console if "Custom element" in line]
 
+            # On load: the earlier turn above, the last one below, both timed.
+            await listed(page, ".history .answer", [answers[0]].__eq__, "history")
+            await listed(page, ".history .time", timed(before[:1]), "its time")
+            await listed(page, ".now .answer", [answers[1]].__eq__, "the last turn")
+            await listed(page, ".now .time", timed(before[1:]), "its time")
+            await screenshot(
+                page, shots / "conversation-card-history.png", selector=CARD
+            )
+
+            without = await page.evaluate(WITHOUT_HISTORY, {"tag": CARD, "room": ROOM})
+            history = "voice_mqtt/history"
+            assert without == {"asked": [history] * 3, "past": 0, "now": answers[1]}
+
             plan = stage.simulator.backend.begin(ROOM, streamed=True).plan
             interims, heard, answer = spoken(plan)
             # A word at a time: a few words make a stream worth watching.
@@ -207,17 +291,21 @@ async def test_the_card_shows_a_conversation_as_it_happens(
                 interims.__contains__,
                 "interim",
             )
-            # The first turn moved above, with its response time.
-            await shown(page, ".history .answer", bool, "the first turn, above")
-            await shown(page, ".history .time", bool, "its response time")
-            await screenshot(page, shots / "card-1-interim.png", selector=CARD)
+            # The last turn moved above, after the earlier one, each once.
+            await listed(page, ".history .answer", answers.__eq__, "both turns above")
+            await listed(page, ".history .time", timed(before), "their times")
+            await screenshot(
+                page, shots / "conversation-card-interim.png", selector=CARD
+            )
             partial = await shown(
                 page,
                 ".now .answer[data-streaming=true]",
                 lambda text: text != answer and answer.startswith(text) and text != "",
                 "a part of the answer, streaming",
             )
-            await screenshot(page, shots / "card-2-streaming.png", selector=CARD)
+            await screenshot(
+                page, shots / "conversation-card-streaming.png", selector=CARD
+            )
             await shown(
                 page,
                 ".now .answer[data-streaming=false]",
@@ -230,7 +318,7 @@ async def test_the_card_shows_a_conversation_as_it_happens(
             )
             # The turn is over when its response time is shown.
             await shown(page, ".now .meta .time", bool, "the turn's response time")
-            await screenshot(page, shots / "card-3-final.png", selector=CARD)
+            await screenshot(page, shots / "conversation-card-final.png", selector=CARD)
 
         async with logged_in_page(
             stage.base_url,
@@ -243,4 +331,8 @@ async def test_the_card_shows_a_conversation_as_it_happens(
         ) as phone:
             await open_path(phone, "/voice-fleet/rooms", ready=f"{CARD} .now .answer")
             await shown(phone, ".now .answer", answer.__eq__, "the answer on a phone")
-            await screenshot(phone, shots / "card-4-phone-dark.png", selector=CARD)
+            # A new page: the turns above come from the history again.
+            await listed(phone, ".history .answer", answers.__eq__, "history, phone")
+            await screenshot(
+                phone, shots / "conversation-card-phone-dark.png", selector=CARD
+            )

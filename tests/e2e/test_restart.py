@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-import time
-from typing import Any
 
 from devkit.broker import Broker
 from devkit.hass import (
-    HomeAssistantApi,
     start_hass,
     stop_process,
     wait_until_listening,
@@ -19,28 +15,7 @@ from devkit.hass import (
 from devkit.scratch import set_up_voice_mqtt, start_scratch_hass
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 
-from .conftest import WITHIN
-
-
-def eventually[T](probe: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
-    """Poll probe until done(its answer), within WITHIN seconds."""
-    deadline = time.monotonic() + WITHIN
-    while True:
-        found = probe()
-        if done(found):
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {WITHIN} s: {what}; last {found!r}")
-        time.sleep(0.25)
-
-
-def history(api: HomeAssistantApi) -> list[dict[str, Any]]:
-    answer = api.call(
-        "POST",
-        "/api/services/voice_mqtt/get_history?return_response",
-        {"room": "living_room"},
-    )
-    return list(answer["service_response"]["turns"])
+from .conftest import eventually, kept_turns
 
 
 def test_the_history_survives_a_real_restart(tmp_path: Path) -> None:
@@ -69,7 +44,7 @@ def test_the_history_survives_a_real_restart(tmp_path: Path) -> None:
         stack.callback(simulator.stop)
         session = simulator.run_conversation("living_room", streamed=True)
         before = eventually(
-            lambda: history(api), lambda turns: len(turns) == 1, "one turn kept"
+            lambda: kept_turns(api), lambda turns: len(turns) == 1, "one turn kept"
         )
         assert before[0]["session_id"] == session
         assert before[0]["answer"]
@@ -82,4 +57,4 @@ def test_the_history_survives_a_real_restart(tmp_path: Path) -> None:
         api.wait_until_up(300, again)
         wait_until_listening(api)
         wait_until_running(api)
-        assert history(api) == before
+        assert kept_turns(api) == before

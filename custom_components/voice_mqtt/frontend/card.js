@@ -3,22 +3,25 @@
 // Lovelace hands the card its config (setConfig) and, on every change in
 // Home Assistant, the frontend's hass object: states, registries and the
 // websocket connection the frontend already has. The card reads its room's
-// entities from it and opens nothing of its own.
+// entities from it and opens nothing of its own. The turns from before the
+// page opened come from the integration's history (voice_mqtt/history), over
+// that same connection.
 
 import {
+  DOMAIN,
   findRooms,
   formatSeconds,
   readRoom,
   resolveRoom,
   roomEntities,
+  turnFrom,
   turnFromEvent,
 } from "./room.js";
 import { STYLES } from "./styles.js";
 
 export const CARD_TAG = "voice-mqtt-conversation-card";
 const DEFAULT_TURNS = 3;
-const KEPT_TURNS = 20;
-const HISTORY_HOURS = 24;
+const MAX_HISTORY = 500; // the most turns voice_mqtt/history gives at once
 
 function h(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -63,17 +66,29 @@ export class ConversationCard extends HTMLElement {
       throw new Error("turns must be a whole number, 0 or more");
     }
     this._config = { ...config, turns };
-    this._room = undefined;
+    this._relocate = true; // it may name another room
+    this._historyFor = undefined; // and want more turns
     this._render(true);
   }
 
   set hass(hass) {
     this._hass = hass;
+    // Turns may end while the connection is down: ask again once it is back.
+    if (hass.connected === false) this._historyFor = undefined;
     this._render(false);
   }
 
   get hass() {
     return this._hass;
+  }
+
+  // A dashboard view that is not shown gets no hass: ask again on its return.
+  connectedCallback() {
+    this._render(false);
+  }
+
+  disconnectedCallback() {
+    this._historyFor = undefined;
   }
 
   getCardSize() {
@@ -122,14 +137,21 @@ export class ConversationCard extends HTMLElement {
   _locate() {
     // The registries change rarely: look the room up again only then.
     const hass = this._hass;
-    if (this._room && this._devices === hass.devices && this._entityReg === hass.entities) {
+    if (!this._relocate && this._devices === hass.devices && this._entityReg === hass.entities) {
       return this._room;
     }
+    this._relocate = false;
     this._devices = hass.devices;
     this._entityReg = hass.entities;
     const room = resolveRoom(hass, this._config);
+    if (room?.deviceId !== this._room?.deviceId) {
+      // Another room: none of the turns shown are its.
+      this._turns = new Map();
+      this._watched = [];
+      this._historyFor = undefined;
+      this._asking = undefined; // an answer still to come is the other room's
+    }
     this._room = room && { ...room, entities: roomEntities(hass, room.deviceId) };
-    if (this._room && !this._asked) this._loadHistory();
     return this._room;
   }
 
@@ -143,6 +165,9 @@ export class ConversationCard extends HTMLElement {
       n.missing.textContent = `No voice_mqtt room "${this._config.device_id || this._config.room}" yet.`;
       n.title.textContent = this._config.title || "";
       return;
+    }
+    if (this._historyFor !== room.deviceId && this._hass.connected !== false) {
+      this._loadHistory(room);
     }
     // Most updates are of other entities: draw only when ours changed.
     const watched = Object.values(room.entities).map((id) => this._hass.states[id]);
@@ -158,7 +183,7 @@ export class ConversationCard extends HTMLElement {
   }
 
   _collect(view) {
-    if (view.turn) this._remember(view.turn);
+    if (view.turn) this._remember([view.turn], false);
     for (const [bag, event, name] of [
       [this._tools, view.tool, (a) => ({ name: a.tool_name, success: a.success })],
       [this._panels, view.panel, (a) => a.type],
@@ -175,36 +200,43 @@ export class ConversationCard extends HTMLElement {
     }
   }
 
-  _remember(turn) {
-    if (this._turns.has(turn.key)) return;
-    this._turns.set(turn.key, turn);
-    const ordered = [...this._turns.values()].sort((a, b) => (a.ended < b.ended ? -1 : 1));
-    this._turns = new Map(ordered.slice(-KEPT_TURNS).map((t) => [t.key, t]));
+  // Keep the turns the card may show (and the current one), oldest first.
+  // A turn known already is kept as it was, unless fresh (the history's texts
+  // are whole; the event entity's are cut to 255 characters).
+  _remember(turns, fresh) {
+    const known = this._turns.size;
+    for (const turn of turns) {
+      if (turn && (fresh || !this._turns.has(turn.key))) this._turns.set(turn.key, turn);
+    }
+    if (this._turns.size === known && !fresh) return;
+    const ordered = [...this._turns.values()].sort((a, b) => a.started - b.started);
+    this._turns = new Map(ordered.slice(-(this._config.turns + 1)).map((t) => [t.key, t]));
   }
 
-  // Turns from before the page opened, if the recorder kept the event entity.
-  async _loadHistory() {
-    this._asked = true;
-    const entityId = this._room.entities.conversation;
-    if (!entityId || !this._config.turns) return;
+  // The room's last turns from the integration's history, kept across
+  // restarts: those from before the page opened, or missed while away.
+  async _loadHistory(room) {
+    this._historyFor = room.deviceId;
+    const asked = (this._asking = {});
+    if (!this._config.turns) return;
+    // One more than shown: the last turn is often the current one, below.
+    const limit = Math.min(this._config.turns + 1, MAX_HISTORY);
+    let answer;
     try {
-      const start = new Date(Date.now() - HISTORY_HOURS * 3600 * 1000);
-      const answer = await this._hass.callWS({
-        type: "history/history_during_period",
-        start_time: start.toISOString(),
-        entity_ids: [entityId],
-        minimal_response: false,
-        no_attributes: false,
-        significant_changes_only: false,
+      answer = await this._hass.callWS({
+        type: `${DOMAIN}/history`,
+        device_id: room.deviceId,
+        limit,
       });
-      for (const row of answer[entityId] || []) {
-        const turn = turnFromEvent({ state: row.s, attributes: row.a || {} });
-        if (turn) this._remember(turn);
-      }
-      this._render(true);
     } catch (err) {
-      // No recorder or history: the card shows the turns it sees happen.
+      // An integration without the command, or a room just removed: the card
+      // shows the turns it sees happen. It asks again after a reconnection.
+      console.debug(`${CARD_TAG}: no history for ${room.name}`, err);
+      return;
     }
+    if (this._asking !== asked) return; // another room or connection since
+    this._remember((answer?.turns || []).map((data) => turnFrom(data)), true);
+    this._render(true);
   }
 
   _drawHistory(session) {

@@ -78,21 +78,28 @@ function text(stateObj) {
   return (typeof full === "string" ? full : stateObj.state).trim();
 }
 
-// A past turn, from the conversation event entity's state (a fired event).
-export function turnFromEvent(stateObj) {
-  if (!usable(stateObj) || !stateObj.attributes.session_id) return undefined;
-  const a = stateObj.attributes;
+// A past turn from its plain data: a voice_mqtt/history turn, or the
+// attributes of the conversation event entity (the same fields). Its key,
+// session and start, is the same either way: one turn is shown once.
+export function turnFrom(data, fired) {
+  if (!data || !data.session_id) return undefined;
+  const started = data.started || data.ended || fired;
   return {
-    key: `${a.session_id}@${a.ended || stateObj.state}`,
-    sessionId: a.session_id,
-    outcome: a.event_type || a.outcome,
-    heard: (a.heard || "").trim(),
-    answer: (a.answer || "").trim(),
-    tools: Array.isArray(a.tools) ? a.tools : [],
-    panels: Array.isArray(a.display_actions) ? a.display_actions : [],
-    responseTime: typeof a.response_time === "number" ? a.response_time : null,
-    ended: a.ended || stateObj.state,
+    key: `${data.session_id}@${started}`,
+    sessionId: data.session_id,
+    outcome: data.event_type || data.outcome,
+    heard: (data.heard || "").trim(),
+    answer: (data.answer || "").trim(),
+    tools: Array.isArray(data.tools) ? data.tools : [],
+    panels: Array.isArray(data.display_actions) ? data.display_actions : [],
+    responseTime: typeof data.response_time === "number" ? data.response_time : null,
+    started: Date.parse(started) || 0,
   };
+}
+
+// The room's last turn, from the conversation event entity's state.
+export function turnFromEvent(stateObj) {
+  return usable(stateObj) ? turnFrom(stateObj.attributes, stateObj.state) : undefined;
 }
 
 // An event entity's last event (tool run, panel shown), with its session.
