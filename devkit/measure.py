@@ -106,10 +106,11 @@ class ApiProbe:
 
 # home-assistant.log ----------------------------------------------------------
 
-# `2026-12-01 07:06:35.024 ERROR (MainThread) [logger] message`; thread names
-# may hold parentheses themselves: `(Thread-1 (_monitor))`.
+# `2026-12-01 07:06:35.024 ERROR (MainThread) [logger] message`, since 2026.11
+# with the offset: `07:06:35.024+00:00`; thread names may hold parentheses
+# themselves: `(Thread-1 (_monitor))`.
 _RECORD: Final = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) "
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:?\d\d|Z)? (?P<level>[A-Z]+) "
     r"\((?:[^()]|\([^()]*\))*\) \[(?P<logger>[^\]]+)\] ",
     re.MULTILINE,
 )

@@ -24,6 +24,7 @@ from devkit.measure import (
     count_entry_devices,
     find_cap,
     flatten,
+    log_records,
     scan_log,
 )
 from devkit.publisher import Publisher
@@ -208,6 +209,22 @@ def test_the_log_is_read_for_tracebacks_and_errors() -> None:
 
 def test_a_voice_mqtt_traceback_at_start_up_counts() -> None:
     assert scan_log(LOG, len(LOG)).tracebacks == 1
+
+
+def test_records_of_home_assistant_2026_11_carry_their_offset() -> None:
+    # Read as no record at all before: a soak or a smoke saw a clean log.
+    log = (
+        "2026-12-01 09:58:37.785+00:00 ERROR (MainThread) [homeassistant.setup]"
+        " Setup failed for 'ffmpeg'\nTraceback (most recent call last):\n"
+        "ModuleNotFoundError: No module named 'haffmpeg'\n"
+        "2026-12-01 09:58:38.001-05:30 WARNING (MainThread)"
+        " [custom_components.voice_mqtt.stats] Dropped message\n"
+    )
+    assert [(r.level, r.logger) for r in log_records(log)] == [
+        ("ERROR", "homeassistant.setup"),
+        ("WARNING", "custom_components.voice_mqtt.stats"),
+    ]
+    assert scan_log(log).warnings_from_voice_mqtt == 1
 
 
 # The registry and the diagnostics ---------------------------------------------
