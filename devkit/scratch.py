@@ -23,6 +23,7 @@ from .hass import (
     stop_process,
     wait_until_listening,
 )
+from .hass_storage import skip_onboarding_defaults, write_http_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,10 +40,6 @@ homeassistant:
 # The frontend is always loaded; an empty one is enough.
 frontend:
   development_repo: {frontend}
-
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 
 logger:
   default: warning
@@ -71,9 +68,12 @@ def start_scratch_hass(
     port = free_port()
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(
-            tool=tool, name=name, frontend=frontend, port=port, extra=extra_yaml
+            tool=tool, name=name, frontend=frontend, extra=extra_yaml
         )
     )
+    # Where it listens is a stored setting, as in scripts/develop.
+    write_http_settings(config_dir, "127.0.0.1", port)
+    skip_onboarding_defaults(config_dir)
     hass = start_hass(config_dir, workdir / "home-assistant.out", "--skip-pip", env=env)
     stack.callback(stop_process, hass, 30)
     api = HomeAssistantApi(f"http://127.0.0.1:{port}")
