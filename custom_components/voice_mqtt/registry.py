@@ -8,13 +8,13 @@ entry id, the scope and the room or device id.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import (
     CONNECTION_NETWORK_MAC,
-    AnyDeviceEntry,
     DeviceEntry,
     DeviceEntryType,
     DeviceInfo,
@@ -24,6 +24,10 @@ from .const import DOMAIN, MANUFACTURER
 from .fleet import Device
 from .listeners import Scope
 from .protocol import normalize_mac
+
+if TYPE_CHECKING:
+    # Only an annotation: Home Assistant 2026.8 has no such name.
+    from homeassistant.helpers.device_registry import AnyDeviceEntry
 
 
 def room_name(room_id: str) -> str:
