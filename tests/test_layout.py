@@ -32,6 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "stats",
             "connection",
             "conversations",
+            "journal",
             "health",
             "registry",
             "persistence",
