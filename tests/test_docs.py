@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 import re
 
+from homeassistant.components.automation.config import PLATFORM_SCHEMA
+from homeassistant.core import HomeAssistant
+import yaml
+
 from custom_components.voice_mqtt import const, protocol, room
 
 ROOT = Path(__file__).parents[1]
@@ -38,3 +42,18 @@ def test_the_protocol_page_names_every_type_reason_and_limit() -> None:
     assert "](docs/protocol.md" in readme
     # Bare mentions ("speaks protocol.md") are links to the page.
     assert re.findall(r"(?<![/\[])protocol\.md", readme) == []
+
+
+async def test_the_readme_automations_are_valid(hass: HomeAssistant) -> None:
+    # Validated as Home Assistant reads an automation (templates need hass);
+    # a device trigger's own fields are device_trigger.py's, tested there.
+    readme = (ROOT / "README.md").read_text()
+    automations = [
+        automation
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+        if isinstance(config := yaml.safe_load(block), dict) and "automation" in config
+        for automation in config["automation"]
+    ]
+    assert len(automations) >= 10
+    for automation in automations:
+        PLATFORM_SCHEMA(automation)
