@@ -3,8 +3,9 @@
 mosquitto when it is installed, with persistence so retained messages survive
 a restart as on a real broker; otherwise amqtt, a pure-Python broker (pinned
 in requirements_test.txt), whose retained messages live in memory only.
-Either listens on a loopback port. VOICE_MQTT_BROKER=amqtt (or mosquitto)
-picks one explicitly.
+Either listens on a loopback port, and on a second one for MQTT over WebSocket
+when asked (the fleet's browser clients: admin panels, HTML simulators).
+VOICE_MQTT_BROKER=amqtt (or mosquitto) picks one explicitly.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class Broker:
 
     workdir: Path
     port: int = 0
+    # MQTT over WebSocket on this port as well; 0 picks a free one, None: none.
+    ws_port: int | None = None
     kind: str = field(default_factory=default_kind)
     # More lines for mosquitto's configuration (amqtt ignores them), e.g.
     # "max_queued_messages 0" so that a slow subscriber loses nothing.
@@ -93,6 +96,8 @@ class Broker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
+        if self.ws_port == 0:
+            self.ws_port = free_port()
         command = self._mosquitto() if self.kind == "mosquitto" else self._amqtt()
         log = (self.workdir / f"{self.kind}.out").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own config
@@ -100,7 +105,9 @@ class Broker:
         )
         log.close()
         try:
-            wait_for_port(self.port)
+            for port in (self.port, self.ws_port):
+                if port is not None:
+                    wait_for_port(port)
         except TimeoutError:
             self.stop()
             output = (self.workdir / f"{self.kind}.out").read_text(errors="replace")
@@ -116,8 +123,14 @@ class Broker:
         # Run as root, mosquitto would switch to its own user, which cannot
         # write its persistence file into our folder.
         user = "user root\n" if os.geteuid() == 0 else ""
+        websocket = (
+            ""
+            if self.ws_port is None
+            else f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
+        )
         config.write_text(
             f"{user}listener {self.port} 127.0.0.1\n"
+            f"{websocket}"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
@@ -135,7 +148,12 @@ class Broker:
             "  default:\n"
             "    type: tcp\n"
             f"    bind: 127.0.0.1:{self.port}\n"
-            "plugins:\n"
+            + (
+                ""
+                if self.ws_port is None
+                else f"  ws:\n    type: ws\n    bind: 127.0.0.1:{self.ws_port}\n"
+            )
+            + "plugins:\n"
             "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
             "    allow_anonymous: true\n",
             encoding="utf-8",

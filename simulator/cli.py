@@ -44,7 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     broker = parser.add_argument_group("broker")
     broker.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    broker.add_argument("--port", type=int, default=1883, help="default: %(default)s")
+    broker.add_argument(
+        "--port", type=int, help="default: 1883, or 9001 with --transport websockets"
+    )
+    broker.add_argument(
+        "--transport",
+        choices=("tcp", "websockets"),
+        default="tcp",
+        help="websockets: MQTT over WebSocket, as browser clients connect"
+        " (default: %(default)s)",
+    )
+    broker.add_argument(
+        "--ws-path", default="/mqtt", help="WebSocket path (default: %(default)s)"
+    )
     broker.add_argument("--username")
     broker.add_argument("--password")
 
@@ -175,7 +187,14 @@ def parse_args(
     if macs is None:
         macs = [DEFAULT_XIAOZHI_MAC] if voice_box_count(args.devices) else []
     options = SimulatorOptions(
-        broker=BrokerAddress(args.host, args.port, args.username, args.password),
+        broker=BrokerAddress(
+            args.host,
+            _port(args.port, args.transport),
+            args.username,
+            args.password,
+            transport=args.transport,
+            ws_path=args.ws_path,
+        ),
         scheme=protocol.TopicScheme(
             version=args.version,
             base=args.base,
@@ -203,6 +222,12 @@ def parse_args(
         return options.validated(), args.duration
     except OptionError as err:
         parser.error(f"argument --{err.option}: {err.message}")
+
+
+def _port(given: int | None, transport: str) -> int:
+    if given is not None:
+        return given
+    return 9001 if transport == "websockets" else 1883
 
 
 def main(argv: Sequence[str] | None = None) -> int:

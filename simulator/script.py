@@ -129,6 +129,10 @@ class DeviceState:
     session_id: str = ""
 
 
+# The commands apply_command acts on; any other leaves the state as it is.
+ACTED_ON: Final = frozenset({"play", "pause", "stop", "join", "leave"})
+
+
 def apply_command(
     state: DeviceState, command: str, data: dict[str, Any]
 ) -> DeviceState:

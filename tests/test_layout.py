@@ -38,10 +38,11 @@ LAYERS: tuple[frozenset[str], ...] = (
             "persistence",
             "timers",
             "snapshot",
+            "answers",
         }
     ),
     frozenset({"hub"}),
-    frozenset({"entity", "services", "diagnostics", "config_flow"}),
+    frozenset({"entity", "services", "calls", "diagnostics", "config_flow"}),
     frozenset(
         {
             "sensor",

@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockPahoClient,
 )
 
-from custom_components.voice_mqtt import services
+from custom_components.voice_mqtt import calls, services
 from custom_components.voice_mqtt.const import DOMAIN
 
 from .common import send, voice_topic
@@ -69,7 +69,7 @@ async def call(
 def fast_retries() -> Generator[None]:
     with (
         patch.object(services, "RETRY_DELAY", 0.001),
-        patch.object(services, "PUBLISH_TIMEOUT", 0.05),
+        patch.object(calls, "PUBLISH_TIMEOUT", 0.05),
     ):
         yield
 

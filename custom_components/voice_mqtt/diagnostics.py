@@ -23,6 +23,7 @@ async def async_get_config_entry_diagnostics(
         "connected": hub.connection.connected,
         "subscriptions": list(hub.subscriptions),
         "messages": hub.stats.as_dict(),
+        "answers": hub.answers.as_dict(),
         "known": {
             "rooms": len(hub.rooms),
             "devices": len(hub.devices),

@@ -18,6 +18,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
+from .answers import PendingAnswers
 from .connection import BrokerConnection
 from .conversations import Conversations
 from .fleet import (
@@ -34,6 +35,7 @@ from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
 from .protocol import (
+    CommandAnswer,
     DeviceTopicType,
     Layout,
     TopicScheme,
@@ -73,6 +75,7 @@ class VoiceMqttHub:
         # Ids of the devices online now: the bridge's count costs nothing.
         self.online: set[str] = set()
         self.stats = MessageStats()
+        self.answers = PendingAnswers()
         self.listeners = Listeners()
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
@@ -141,6 +144,7 @@ class VoiceMqttHub:
             self.snapshot,
             self.limits,
             self.health,
+            self.answers,
         ):
             timers.cancel()
 
@@ -254,6 +258,10 @@ class VoiceMqttHub:
             return
         if message.id_mismatch:
             self.stats.id_mismatches += 1
+        if isinstance(message.payload, CommandAnswer):
+            # An answer is not a sign of a device to add: only one asked answers.
+            self.answers.take(message.device_id, message.payload)
+            return
         known = self.limits.known(
             self.devices, Scope.DEVICE, message.device_id, self._new_device
         )

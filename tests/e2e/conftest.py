@@ -39,8 +39,8 @@ def loopback_sockets() -> Generator[None]:
 
 @pytest.fixture
 async def broker(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[Broker]:
-    """A broker of our own on a free loopback port."""
-    running = Broker(tmp_path / "broker")
+    """A broker of our own on a free loopback port, and one for WebSocket."""
+    running = Broker(tmp_path / "broker", ws_port=0)
     await hass.async_add_executor_job(running.start)
     yield running
     await hass.async_add_executor_job(running.stop)

@@ -23,6 +23,7 @@ from .decoding import (
 from .payloads import (
     OFFLINE,
     Announce,
+    CommandAnswer,
     DeviceEvent,
     DeviceMessage,
     DevicePayload,
@@ -102,6 +103,7 @@ __all__ = [
     "MIN_INTEGER",
     "OFFLINE",
     "Announce",
+    "CommandAnswer",
     "DeviceEvent",
     "DeviceMessage",
     "DevicePayload",
