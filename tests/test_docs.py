@@ -57,3 +57,15 @@ async def test_the_readme_automations_are_valid(hass: HomeAssistant) -> None:
     assert len(automations) >= 10
     for automation in automations:
         PLATFORM_SCHEMA(automation)
+
+
+def test_the_readme_shows_every_screenshot_it_has() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = set(re.findall(r"\]\((docs/images/[^)]+)\)", readme))
+    kept = {
+        str(path.relative_to(ROOT)) for path in (ROOT / "docs/images").glob("*.png")
+    }
+    # scripts/screenshots writes these three; each is in the README and on disk.
+    assert {"docs/images/logbook.png", "docs/images/automation.png"} <= shown
+    assert "docs/images/response-time.png" in shown
+    assert shown == kept
