@@ -24,6 +24,7 @@ from .hass import (
     start_hass,
     stop_process,
     wait_until_listening,
+    wait_until_running,
     write_http_config,
 )
 
@@ -127,4 +128,6 @@ def set_up_voice_mqtt(
     run_flow(api, "mqtt", mqtt_flow_input(("127.0.0.1", broker_port)))
     entry = run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]
     wait_until_listening(api)
+    # Started for good: from now on a stop saves what it has (see there).
+    wait_until_running(api)
     return str(entry["entry_id"])

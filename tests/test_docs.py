@@ -61,7 +61,10 @@ async def test_the_readme_automations_are_valid(hass: HomeAssistant) -> None:
 
 def test_the_readme_shows_every_screenshot_it_has() -> None:
     readme = (ROOT / "README.md").read_text()
-    shown = set(re.findall(r"\]\((docs/images/[^)]+)\)", readme))
+    # As Markdown images, or as <img src="…"> where a width is wanted.
+    shown = set(re.findall(r"\]\((docs/images/[^)]+)\)", readme)) | set(
+        re.findall(r'src="(docs/images/[^"]+)"', readme)
+    )
     kept = {
         str(path.relative_to(ROOT)) for path in (ROOT / "docs/images").glob("*.png")
     }

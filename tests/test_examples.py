@@ -19,13 +19,17 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    async_mock_service,
 )
-from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import (
+    MqttMockHAClient,
+    MqttMockPahoClient,
+)
 import yaml
 
 from custom_components.voice_mqtt.const import DOMAIN
 
-from .common import send
+from .common import disconnect, reconnect, send
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 MAC = "cc:ba:97:11:0e:84"
@@ -95,6 +99,58 @@ async def test_the_wake_blueprint_sends_ws_start_on_time(
     await hass.services.async_call(
         "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )
+
+
+@pytest.mark.parametrize("back_after", [2, 10])
+async def test_the_broker_blueprint_notifies_after_minutes_away(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    mqtt_client_mock: MqttMockPahoClient,
+    freezer: FrozenDateTimeFactory,
+    config_dir: Path,
+    back_after: int,
+) -> None:
+    sent = async_mock_service(hass, "notify", "send_message")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "voice_mqtt/broker_unreachable.yaml",
+                    "input": {
+                        "connection": "binary_sensor.voice_assistant_mqtt_mqtt_connection",
+                        "minutes": 5,
+                        "notify": ["notify.phone"],
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+    async def minutes(count: int) -> None:
+        freezer.tick(timedelta(minutes=count))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+    disconnect(mqtt_mock, mqtt_client_mock)
+    await hass.async_block_till_done()
+    await minutes(min(back_after, 4))
+    assert sent == []  # a short outage tells nobody
+    if back_after > 5:
+        await minutes(back_after - 4)
+    reconnect(mqtt_mock, mqtt_client_mock)
+    await hass.async_block_till_done()
+    messages = [call.data["message"] for call in sent]
+    if back_after > 5:
+        assert len(messages) == 2
+        assert "unreachable for 5 minutes" in messages[0]
+        assert messages[1] == "The MQTT broker is reachable again."
+        assert sent[0].data["entity_id"] == ["notify.phone"]
+    else:
+        assert messages == []
 
 
 # The dashboard -----------------------------------------------------------------

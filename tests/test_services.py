@@ -574,6 +574,7 @@ async def test_services_are_described_and_translated(
             "ws_start",
             "display_action",
             "send_command",
+            "get_history",
         }
     )
     for name, description in descriptions.items():

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
+from .const import DOMAIN
 from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Listener, Scope
 from .registry import unique_id
@@ -170,3 +172,15 @@ def async_add_hub_entities(
         entry.async_on_unload(
             hub.device_arrivals.register(add_devices, hub.devices.values())
         )
+
+
+@callback
+def async_remove_bridge_entities(
+    entry: VoiceMqttConfigEntry, platform: str, keys: Iterable[str]
+) -> None:
+    """Remove bridge entities an option turned off from the entity registry."""
+    registry = er.async_get(entry.runtime_data.hass)
+    for key in keys:
+        bridge_id = unique_id(entry.entry_id, Scope.BRIDGE, "", key)
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, bridge_id):
+            registry.async_remove(entity_id)

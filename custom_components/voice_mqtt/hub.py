@@ -19,6 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
 from .answers import PendingAnswers
+from .broker_health import BrokerHealth
 from .connection import BrokerConnection
 from .conversations import Conversations
 from .fleet import (
@@ -30,6 +31,7 @@ from .fleet import (
 )
 from .health import TrafficHealth
 from .journal import Journal
+from .history import ConversationHistory
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
@@ -77,6 +79,12 @@ class VoiceMqttHub:
         self.stats = MessageStats()
         self.answers = PendingAnswers()
         self.listeners = Listeners()
+        self.broker_health = BrokerHealth(
+            hass,
+            self.settings,
+            self.stats,
+            partial(self.listeners.notify, Scope.BRIDGE, ""),
+        )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
@@ -88,6 +96,9 @@ class VoiceMqttHub:
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
         self.journal = Journal(hass, self.registry)
+        self.history = ConversationHistory(
+            hass, entry.entry_id, self.settings.history_turns
+        )
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(
             hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
@@ -113,6 +124,7 @@ class VoiceMqttHub:
         self.limits.start()
         restored = await async_restore(self.registry, self.last_seen, self.settings)
         self.rooms.update(restored.rooms)
+        await self.history.async_load()
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
@@ -128,6 +140,7 @@ class VoiceMqttHub:
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
+        self._unsubscribes.append(await self.broker_health.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -173,6 +186,7 @@ class VoiceMqttHub:
             if (room := self.rooms.pop(object_id, None)) is not None:
                 self.room_arrivals.forget(room)
             self._stream_pacer.forget(object_id)
+            self.history.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
             self._quiet.forget(device)
@@ -232,6 +246,7 @@ class VoiceMqttHub:
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
             self.conversations.finished(turn)
+            self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
                 streaming = room.response is not None and room.response.streaming

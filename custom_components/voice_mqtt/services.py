@@ -42,6 +42,7 @@ from .calls import (
     topic_level,
 )
 from .const import DOMAIN
+from .history_api import GET_HISTORY_SCHEMA, SERVICE_GET_HISTORY, async_get_history
 from .hub import VoiceMqttHub
 from .listeners import Scope
 from .protocol import (
@@ -311,6 +312,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         (SERVICE_WS_START, _async_ws_start, WS_START_SCHEMA),
         (SERVICE_DISPLAY_ACTION, _async_display_action, DISPLAY_ACTION_SCHEMA),
         (SERVICE_SEND_COMMAND, _async_send_command, SEND_COMMAND_SCHEMA),
+        (SERVICE_GET_HISTORY, async_get_history, GET_HISTORY_SCHEMA),
     ):
         hass.services.async_register(
             DOMAIN,

@@ -45,3 +45,28 @@ def test_broker_carries_retained_messages_and_wills(tmp_path: Path, kind: str) -
             listener.loop_stop()
             listener.disconnect()
         assert received == {"a/retained": b"kept", "a/will": b"gone"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_broker_speaks_mqtt_over_websocket(tmp_path: Path, kind: str) -> None:
+    with Broker(tmp_path, kind=kind, ws_port=0) as broker:
+        assert broker.ws_port is not None
+        echoed = threading.Event()
+        client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id="browser",
+            transport="websockets",
+        )
+        client.ws_set_options(path="/mqtt")
+        client.on_message = lambda *_: echoed.set()
+        client.on_connect = lambda c, *_: (
+            c.subscribe("b/echo", qos=1),
+            c.publish("b/echo", b"hi", qos=1),
+        )
+        client.connect("127.0.0.1", broker.ws_port)
+        client.loop_start()
+        try:
+            assert echoed.wait(30), "nothing came back over the WebSocket"
+        finally:
+            client.loop_stop()
+            client.disconnect()

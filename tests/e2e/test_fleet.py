@@ -320,6 +320,8 @@ STANDARD_CARDS = {
     "statistics-graph",
     "tile",
     "vertical-stack",
+    # Ours, which the integration serves; tests/e2e/test_card.py opens it.
+    "custom:voice-mqtt-conversation-card",
 }
 
 
