@@ -30,8 +30,8 @@ from .fleet import (
     suspend_presence,
 )
 from .health import TrafficHealth
-from .journal import Journal
 from .history import ConversationHistory
+from .journal import Journal
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
