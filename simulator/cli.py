@@ -9,6 +9,7 @@ the order of protocol.md, and prints the display actions others send.
 Examples:
   python -m simulator
   python -m simulator --host 192.168.1.10 --username sim --password secret
+  python -m simulator --username voice_backend --password s1 --device-password s2
   python -m simulator --devices 12 --rooms 4 --drop-interval 60 --seed 7
   python -m simulator --version '' --quiet          # the legacy v0 layout
   python -m simulator --also-legacy --duration 120  # v1 and v0, for two minutes
@@ -57,8 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument(
         "--ws-path", default="/mqtt", help="WebSocket path (default: %(default)s)"
     )
-    broker.add_argument("--username")
+    broker.add_argument("--username", help="the backend's, and the devices' too")
     broker.add_argument("--password")
+    broker.add_argument(
+        "--device-password",
+        help="every device logs in as its own id (a MAC without its colons) "
+        "with this password, for per-device ACLs (docs/broker-acl.md)",
+    )
 
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument(
@@ -195,6 +201,7 @@ def parse_args(
             transport=args.transport,
             ws_path=args.ws_path,
         ),
+        device_password=args.device_password,
         scheme=protocol.TopicScheme(
             version=args.version,
             base=args.base,

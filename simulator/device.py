@@ -107,7 +107,8 @@ class Device:
 
     def connect(self) -> None:
         """Open a new connection (paho retries until the broker answers)."""
-        client = self._options.broker.new_client(f"voice-sim-{self.device_id}")
+        broker = self._options.device_broker(self.spec)
+        client = broker.new_client(f"voice-sim-{self.device_id}")
         self._set_will(client)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -121,7 +122,7 @@ class Device:
             self._client = client
             self._stopping = False
         self.ready.clear()
-        self._options.broker.connect(client)
+        broker.connect(client)
 
     def _set_will(self, client: Client) -> None:
         # The broker gets the will with CONNECT and cannot be told a new one,

@@ -72,3 +72,15 @@ def test_the_readme_shows_every_screenshot_it_has() -> None:
     assert {"docs/images/logbook.png", "docs/images/automation.png"} <= shown
     assert "docs/images/response-time.png" in shown
     assert shown == kept
+
+
+def test_the_broker_acl_page_shows_the_acl_file_exactly() -> None:
+    page = (ROOT / "docs" / "broker-acl.md").read_text()
+    acl = (ROOT / "docs" / "mosquitto" / "acl").read_text()
+    # The file the end-to-end run enforces (tests/e2e/test_acl.py), whole.
+    assert f"\n```\n{acl}```\n" in page
+    users = re.findall(r"^user (\S+)$", acl, re.MULTILINE)
+    assert users == ["homeassistant", "voice_backend", "admin_panel", "ccba97110e84"]
+    for user in users:
+        assert f"`{user}`" in page, user
+    assert "](docs/broker-acl.md" in (ROOT / "README.md").read_text()

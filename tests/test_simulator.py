@@ -392,6 +392,27 @@ def test_the_command_line_defaults_are_the_options_defaults() -> None:
     assert str(parse_args(["--port", "1884"])[0].broker) == "127.0.0.1:1884"
 
 
+def test_devices_can_log_in_as_themselves() -> None:
+    # As the backend logs in, the devices too, unless each has its own login.
+    shared, _ = parse_args(["--username", "sim", "--password", "s1"])
+    fleet = Simulator(shared).devices
+    assert {shared.device_broker(spec) for spec in fleet} == {shared.broker}
+    own, _ = parse_args(
+        ["--username", "sim", "--password", "s1", "--device-password", "d"]
+    )
+    logins = [
+        (login.username, login.password, login.port)
+        for login in map(own.device_broker, Simulator(own).devices)
+    ]
+    # A mosquitto username cannot hold ":": the box's MAC loses its colons.
+    assert logins == [
+        ("ccba97110e84", "d", 1883),
+        ("VR_0001", "d", 1883),
+        ("BR_0001", "d", 1883),
+    ]
+    assert (own.broker.username, own.broker.password) == ("sim", "s1")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

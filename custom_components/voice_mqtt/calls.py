@@ -13,7 +13,11 @@ from typing import Any, Final
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, service
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    service,
+)
 
 from .const import DOMAIN
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
@@ -21,6 +25,7 @@ from .listeners import Scope
 from .protocol import MAX_PAYLOAD_BYTES, IdentifierError, encode, validate_identifier
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_AREA: Final = "area"
 # Display actions and commands wait this long for the broker's acknowledgement.
 PUBLISH_TIMEOUT: Final = 5.0
 
@@ -124,3 +129,28 @@ def connected(hass: HomeAssistant) -> bool:
         return mqtt.is_connected(hass)
     except KeyError:  # the MQTT integration is not loaded at all
         return False
+
+
+def area_rooms(
+    hass: HomeAssistant, call: ServiceCall
+) -> tuple[VoiceMqttHub, list[str]]:
+    """Return the entry's hub and the ids of its rooms in the call's area, or raise."""
+    value: str = call.data[ATTR_AREA]
+    areas = ar.async_get(hass)
+    area = areas.async_get_area(value) or areas.async_get_area_by_name(value)
+    if area is None:
+        raise invalid("unknown_area", area=shown(value))
+    entry: VoiceMqttConfigEntry = service.async_get_config_entry(
+        hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    hub = entry.runtime_data
+    rooms = sorted(
+        known[1]
+        for device in dr.async_entries_for_area(dr.async_get(hass), area.id)
+        if isinstance(device, dr.DeviceEntry)
+        and (known := hub.registry.identify(device)) is not None
+        and known[0] is Scope.ROOM
+    )
+    if not rooms:
+        raise invalid("no_room_in_area", area=area.name)
+    return hub, rooms

@@ -18,7 +18,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import probatio
 
-from .calls import ATTR_CONFIG_ENTRY_ID, Target
+from .calls import ATTR_AREA, ATTR_CONFIG_ENTRY_ID, Target, area_rooms
 from .const import DOMAIN
 from .listeners import Scope
 
@@ -31,24 +31,33 @@ MAX_LIMIT: Final = 500
 
 _LIMIT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=MAX_LIMIT))
 
-GET_HISTORY_SCHEMA = probatio.Schema(
-    {
-        probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        probatio.Required(ATTR_ROOM): cv.string,
-        probatio.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
-        probatio.Optional(ATTR_SINCE): cv.datetime,
-    }
+GET_HISTORY_SCHEMA = probatio.All(
+    probatio.Schema(
+        {
+            probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            probatio.Exclusive(ATTR_ROOM, "target"): cv.string,
+            probatio.Exclusive(ATTR_AREA, "target"): cv.string,
+            probatio.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
+            probatio.Optional(ATTR_SINCE): cv.datetime,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_ROOM, ATTR_AREA),
 )
 
 
 async def async_get_history(call: ServiceCall) -> ServiceResponse:
-    """Return a room's last turns, oldest first."""
-    target = Target(call.hass, call, ATTR_ROOM)
-    room_id = target.object_id(Scope.ROOM)
+    """Return a room's last turns (or every room's of an area), oldest first."""
     since = call.data.get(ATTR_SINCE)
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt_util.get_default_time_zone())
-    turns: Any = target.hub.history.turns(room_id, call.data[ATTR_LIMIT], since)
+    limit = call.data[ATTR_LIMIT]
+    if ATTR_AREA in call.data:
+        hub, rooms = area_rooms(call.hass, call)
+        found: Any = {room: hub.history.turns(room, limit, since) for room in rooms}
+        return {"rooms": found}
+    target = Target(call.hass, call, ATTR_ROOM)
+    room_id = target.object_id(Scope.ROOM)
+    turns: Any = target.hub.history.turns(room_id, limit, since)
     return {"room": room_id, "turns": turns}
 
 

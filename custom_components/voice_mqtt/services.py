@@ -31,8 +31,10 @@ from yarl import URL
 
 from .answers import MessageIdInUseError, NoLongerListeningError
 from .calls import (
+    ATTR_AREA,
     ATTR_CONFIG_ENTRY_ID,
     Target,
+    area_rooms,
     connected,
     encoded,
     failed,
@@ -107,14 +109,18 @@ WS_START_SCHEMA = probatio.Schema(
         ),
     }
 )
-DISPLAY_ACTION_SCHEMA = probatio.Schema(
-    {
-        **_ENTRY_FIELD,
-        probatio.Required(ATTR_ROOM): cv.string,
-        probatio.Optional(ATTR_SESSION): cv.string,
-        probatio.Required(ATTR_TYPE): cv.string,
-        probatio.Optional(ATTR_DATA, default=dict): dict,
-    }
+DISPLAY_ACTION_SCHEMA = probatio.All(
+    probatio.Schema(
+        {
+            **_ENTRY_FIELD,
+            probatio.Exclusive(ATTR_ROOM, "target"): cv.string,
+            probatio.Exclusive(ATTR_AREA, "target"): cv.string,
+            probatio.Optional(ATTR_SESSION): cv.string,
+            probatio.Required(ATTR_TYPE): cv.string,
+            probatio.Optional(ATTR_DATA, default=dict): dict,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_ROOM, ATTR_AREA),
 )
 SEND_COMMAND_SCHEMA = probatio.All(
     probatio.Schema(
@@ -201,16 +207,48 @@ def _device_mac(target: Target) -> str:
 
 
 async def _async_display_action(call: ServiceCall) -> ServiceResponse:
-    """Switch a room's UI panel, in its current session unless told otherwise."""
-    target = Target(call.hass, call, ATTR_ROOM)
-    room_id = target.object_id(Scope.ROOM)
-    hub = target.hub
-    if (session := call.data.get(ATTR_SESSION)) is None:
-        room = hub.rooms.get(room_id)
-        if room is None or room.session_id is None:
-            raise invalid("no_current_session", room=room_id)
-        session = room.session_id
-    session = topic_level(ATTR_SESSION, session)
+    """Switch a room's UI panel (or every room's of an area) in its session."""
+    payload = _display_payload(call)
+    if ATTR_AREA in call.data:
+        if ATTR_SESSION in call.data:
+            raise invalid("session_needs_room")
+        hub, in_area = area_rooms(call.hass, call)
+        # Each room in its current session; a room not talking is left alone.
+        sessions = {
+            room_id: room.session_id
+            for room_id in in_area
+            if (room := hub.rooms.get(room_id)) is not None and room.session_id
+        }
+        if not sessions:
+            raise invalid("no_session_in_area", rooms=", ".join(in_area))
+    else:
+        target = Target(call.hass, call, ATTR_ROOM)
+        room_id = target.object_id(Scope.ROOM)
+        hub = target.hub
+        if (session := call.data.get(ATTR_SESSION)) is None:
+            room = hub.rooms.get(room_id)
+            if room is None or room.session_id is None:
+                raise invalid("no_current_session", room=room_id)
+            session = room.session_id
+        sessions = {room_id: topic_level(ATTR_SESSION, session)}
+    schemes = [hub.settings.scheme]
+    if hub.settings.migration:
+        # Until every UI listens to v1, they get it on v0 too.
+        schemes.append(hub.settings.scheme.legacy())
+    topics: list[JsonValueType] = [
+        scheme.voice_topic(room_id, session, VoiceType.DISPLAY_ACTION)
+        for room_id, session in sessions.items()
+        for scheme in schemes
+    ]
+    for topic in topics:
+        await publish(hub, str(topic), payload, hub.settings.qos)
+    if ATTR_AREA in call.data:
+        return {"topics": topics, "rooms": list(sessions)}
+    return {"topics": topics, "session": next(iter(sessions.values()))}
+
+
+def _display_payload(call: ServiceCall) -> str:
+    """Return the display_action payload the call asks for, or raise."""
     if not (action_type := call.data[ATTR_TYPE].strip()):
         raise invalid("empty_type")
     if len(action_type) > MAX_NAME_LENGTH:
@@ -223,17 +261,7 @@ async def _async_display_action(call: ServiceCall) -> ServiceResponse:
         check_storable(call.data[ATTR_DATA])
     except ProtocolError as err:
         raise invalid("data_not_storable", reason=err.detail) from None
-    schemes = [hub.settings.scheme]
-    if hub.settings.migration:
-        # Until every UI listens to v1, they get it on v0 too.
-        schemes.append(hub.settings.scheme.legacy())
-    topics: list[JsonValueType] = [
-        scheme.voice_topic(room_id, session, VoiceType.DISPLAY_ACTION)
-        for scheme in schemes
-    ]
-    for topic in topics:
-        await publish(hub, str(topic), payload, hub.settings.qos)
-    return {"topics": topics, "session": session}
+    return payload
 
 
 async def _async_send_command(call: ServiceCall) -> ServiceResponse:

@@ -74,13 +74,28 @@ async def wait_for(
 
 
 @pytest.fixture
+def mqtt_login() -> dict[str, str]:
+    """Home Assistant's username and password on the broker: none by default."""
+    return {}
+
+
+@pytest.fixture
+def voice_options() -> dict[str, Any]:
+    """The options of voice_mqtt's entry: the defaults."""
+    return {}
+
+
+@pytest.fixture
 async def real_mqtt(
-    hass: HomeAssistant, broker: Broker, mock_hass_config: None
+    hass: HomeAssistant,
+    broker: Broker,
+    mock_hass_config: None,
+    mqtt_login: dict[str, str],
 ) -> AsyncGenerator[MockConfigEntry]:
     """Home Assistant's MQTT integration, connected to the broker."""
     entry = MockConfigEntry(
         domain=mqtt.DOMAIN,
-        data={"broker": "127.0.0.1", "port": broker.port},
+        data={"broker": "127.0.0.1", "port": broker.port, **mqtt_login},
         version=2,
         minor_version=1,
     )
@@ -97,13 +112,14 @@ async def real_mqtt(
 
 @pytest.fixture
 async def voice(
-    hass: HomeAssistant, real_mqtt: MockConfigEntry
+    hass: HomeAssistant, real_mqtt: MockConfigEntry, voice_options: dict[str, Any]
 ) -> AsyncGenerator[MockConfigEntry]:
     """voice_mqtt on the real connection, its subscriptions acknowledged."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Voice Assistant MQTT",
         data=dict(DEFAULT_DATA),
+        options=voice_options,
         unique_id="v1/voice_assistant",
     )
     entry.add_to_hass(hass)
