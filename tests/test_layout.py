@@ -34,6 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "stats",
             "connection",
             "conversations",
+            "journal",
             "health",
             "registry",
             "persistence",

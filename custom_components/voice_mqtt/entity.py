@@ -14,6 +14,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from .const import DOMAIN
 from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Listener, Scope
+from .registry import unique_id
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -30,17 +31,6 @@ def truncate_state(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_STATE_LENGTH:
         return text
     return text[: MAX_STATE_LENGTH - 1] + "…"
-
-
-def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
-    """Return the unique id of an entity, as the entity contract says.
-
-    Device automations find a room's or device's entities by it: entity ids
-    are the user's to rename.
-    """
-    if scope is Scope.BRIDGE:
-        return f"{entry_id}_bridge_{key}"
-    return f"{entry_id}_{scope}_{object_id}_{key}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,6 +31,7 @@ from .fleet import (
 )
 from .health import TrafficHealth
 from .history import ConversationHistory
+from .journal import Journal
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
@@ -88,12 +89,13 @@ class VoiceMqttHub:
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
         self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
+        self.registry = RegistrySync(hass, entry)
         self.conversations = Conversations(
             hass,
-            entry.entry_id,
+            self.registry,
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
-        self.registry = RegistrySync(hass, entry)
+        self.journal = Journal(hass, self.registry)
         self.history = ConversationHistory(
             hass, entry.entry_id, self.settings.history_turns
         )
@@ -243,8 +245,7 @@ class VoiceMqttHub:
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
-            device_id = self.registry.device_id(Scope.ROOM, room.room_id)
-            self.conversations.finished(turn, device_id)
+            self.conversations.finished(turn)
             self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
@@ -299,9 +300,11 @@ class VoiceMqttHub:
             else:
                 self.listeners.notify(Scope.DEVICE, device.device_id, aspect)
         if DeviceAspect.PRESENCE in changes:
-            (self.online.add if device.online else self.online.discard)(
-                device.device_id
-            )
+            if device.online:
+                self.online.add(device.device_id)
+            elif device.device_id in self.online:
+                self.online.discard(device.device_id)
+                self.journal.went_offline(device)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             if device.presence.deadline is not None:
                 self.sweeper.schedule(device.presence.deadline)
