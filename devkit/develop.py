@@ -1,11 +1,11 @@
 """scripts/develop: a broker and Home Assistant with voice_mqtt configured.
 
 First run: writes .develop/config (with the address to listen on in
-.storage/http, see hass_storage), starts Home Assistant (which installs its
-frontend on first use), creates the owner account through the onboarding API,
-then adds the MQTT and voice_mqtt entries through the config-flow API, so no
-clicks are needed. Later runs reuse all of it. With --demo the fleet simulator
-plays devices and rooms on the broker. Ctrl-C stops what it started.
+.storage/http, see hass_storage), starts Home Assistant, creates the owner
+account through the onboarding API, then adds the MQTT and voice_mqtt entries
+through the config-flow API, so no clicks are needed. Later runs reuse all of
+it. With --demo the fleet simulator plays devices and rooms on the broker.
+Ctrl-C stops what it started.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ homeassistant:
   country: FR
   language: en
 
-frontend:{frontend}
+frontend:
 config:
 history:
 logbook:
@@ -98,23 +98,13 @@ def save_state(state: dict[str, Any]) -> None:
     STATE_FILE.chmod(0o600)
 
 
-def prepare_config(
-    host: str,
-    port: int,
-    config_dir: Path = CONFIG_DIR,
-    *,
-    frontend_repo: Path | None = None,
-) -> None:
+def prepare_config(host: str, port: int, config_dir: Path = CONFIG_DIR) -> None:
     """Write the configuration and link the integration and the examples.
 
-    frontend_repo serves the frontend from that folder instead of the
-    installed package: tests/e2e/test_demo.py starts the demo without one.
+    config_dir is .develop/config but for tests/e2e/test_demo.py.
     """
     config_dir.mkdir(parents=True, exist_ok=True)
-    frontend = "" if frontend_repo is None else f"\n  development_repo: {frontend_repo}"
-    (config_dir / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(frontend=frontend)
-    )
+    (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
     write_http_settings(config_dir, host, port)
     skip_onboarding_defaults(config_dir)
     for name in ("automations.yaml", "scripts.yaml"):
@@ -198,6 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="use this broker (HOST:PORT) instead of starting one",
     )
     parser.add_argument(
+        "--ws-port",
+        type=int,
+        default=9001,
+        help="MQTT over WebSocket port of the broker started here, for browser"
+        " clients (default: %(default)s; another if taken)",
+    )
+    parser.add_argument(
         "--reset", action="store_true", help="forget .develop/ and start afresh"
     )
     demo = parser.add_argument_group("demo")
@@ -237,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     client_id = f"{base_url}/"
 
     with ExitStack() as stack:
-        broker_address = args.broker
+        broker_address, ws_url = args.broker, None
         if broker_address is None:
-            broker_address = start_broker(stack, state)
-        print("Starting Home Assistant (the first start installs its frontend) ...")
+            broker_address, ws_url = start_broker(stack, state, args.ws_port)
+        print("Starting Home Assistant ...")
         hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
         stack.callback(stop_process, hass)
         api = HomeAssistantApi(base_url)
@@ -253,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)
             return 1
 
-        print_welcome(args.port, state["password"], broker_address)
+        print_welcome(args.port, state["password"], broker_address, ws_url)
         if args.demo:
             # A device that announces before voice_mqtt listens is first heard
             # by its retained status, which carries no name: let it listen.
@@ -264,28 +261,36 @@ def main(argv: list[str] | None = None) -> int:
         return wait(hass)
 
 
-def start_broker(stack: ExitStack, state: dict[str, Any]) -> tuple[str, int]:
-    """Start a broker, stopped when stack closes; return its address."""
+def start_broker(
+    stack: ExitStack, state: dict[str, Any], ws_port: int
+) -> tuple[tuple[str, int], str]:
+    """Start a broker, stopped when stack closes; return its address and ws URL."""
     broker = Broker(
         STATE_DIR / "broker",
         port=free_port(state.get("broker_port", 1883)),
+        ws_port=free_port(ws_port),
         # Small packets at once: Nagle's algorithm held them some 25 ms
         # (scripts/benchmark --real-broker).
         extra_config=("set_tcp_nodelay true",),
     )
-    print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} ...")
+    ws_url = f"ws://127.0.0.1:{broker.ws_port}/mqtt"
+    print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} and {ws_url} ...")
     broker.start()
     stack.callback(broker.stop)
     state["broker_port"] = broker.port
-    return "127.0.0.1", broker.port
+    return ("127.0.0.1", broker.port), ws_url
 
 
-def print_welcome(port: int, password: str, broker: tuple[str, int]) -> None:
+def print_welcome(
+    port: int, password: str, broker: tuple[str, int], ws_url: str | None
+) -> None:
     """Print where Home Assistant is, how to log in and what it uses."""
+    # A broker given with --broker is not ours: its WebSocket port is unknown.
+    websocket = f", WebSocket {ws_url}" if ws_url else ""
     print(
         f"\nHome Assistant is up: http://localhost:{port}\n"
         f"  user: {OWNER_USERNAME}   password: {password}\n"
-        f"  broker: {broker[0]}:{broker[1]}\n"
+        f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
         f"  dashboard: http://localhost:{port}/voice-fleet/rooms\n"
         f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
         "Press Ctrl-C to stop everything started here.\n",

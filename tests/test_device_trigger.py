@@ -710,6 +710,25 @@ async def test_capabilities_of_status_changed(
     }
 
 
+async def test_the_outcome_reads_as_words_in_the_editor(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    fleet: Fleet,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The automation editor shows a device trigger's select options by their
+    # labels: it does not translate them (seen in the browser: "false").
+    result = await capabilities(
+        hass, hass_ws_client, trigger(room_id(hass, integration), "tool_executed")
+    )
+    select = result["extra_fields"][0]["selector"]["select"]
+    assert select["options"] == [
+        {"value": "true", "label": "Succeeded"},
+        {"value": "false", "label": "Failed"},
+    ]
+    assert select["translation_key"] == "tool_outcome"
+
+
 @pytest.mark.parametrize(
     ("scope", "trigger_type", "fields"),
     [

@@ -156,7 +156,7 @@ def test_hacs_declares_the_oldest_home_assistant_the_suite_runs_on() -> None:
 
 def test_the_tools_are_the_same_on_both_home_assistants() -> None:
     newest, oldest = pins("requirements_test.txt"), pins("requirements_oldest.txt")
-    for package in ("hypothesis", "amqtt"):
+    for package in ("hypothesis", "amqtt", "playwright"):
         assert newest[package] == oldest[package], package
 
 
@@ -187,7 +187,7 @@ def test_the_demo_packages_are_pinned_as_home_assistant_pins_them() -> None:
     wanted = _home_assistants_pins()
     ours = pins(name)
     shared = set(ours) & set(wanted)
-    assert {"hassil", "mutagen", "pyturbojpeg", "pyotp"} <= shared
+    assert {"home-assistant-frontend", "hassil", "mutagen", "pyturbojpeg"} <= shared
     assert {package: ours[package] for package in shared} == {
         package: wanted[package] for package in shared
     }, name

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockPahoClient,
 )
 
-from custom_components.voice_mqtt import services
+from custom_components.voice_mqtt import calls, services
 from custom_components.voice_mqtt.compat import vol
 from custom_components.voice_mqtt.const import DOMAIN
 
@@ -69,7 +69,7 @@ async def call(
 def fast_retries() -> Generator[None]:
     with (
         patch.object(services, "RETRY_DELAY", 0.001),
-        patch.object(services, "PUBLISH_TIMEOUT", 0.05),
+        patch.object(calls, "PUBLISH_TIMEOUT", 0.05),
     ):
         yield
 
@@ -577,6 +577,7 @@ async def test_services_are_described_and_translated(
             "ws_start",
             "display_action",
             "send_command",
+            "get_history",
         }
     )
     for name, description in descriptions.items():

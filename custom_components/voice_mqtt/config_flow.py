@@ -31,8 +31,10 @@ from .const import (
     CONF_ADMIN_SNAPSHOT,
     CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
+    CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
+    CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
     CONF_MAX_DEVICES,
     CONF_MAX_ROOMS,
@@ -42,6 +44,7 @@ from .const import (
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
+    DEFAULT_HISTORY_TURNS,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -52,6 +55,7 @@ from .const import (
     LARGEST_MAX_ROOMS,
     MAX_BACKEND_SILENT_MINUTES,
     MAX_HEARTBEAT_TIMEOUT,
+    MAX_HISTORY_TURNS,
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
 )
@@ -116,6 +120,10 @@ def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
             field(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS): _number(1, LARGEST_MAX_ROOMS),
             field(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES): _number(
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
+            ),
+            field(CONF_BROKER_HEALTH, False): BooleanSelector(),
+            field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
+                0, MAX_HISTORY_TURNS
             ),
         }
     )

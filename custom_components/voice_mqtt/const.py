@@ -18,6 +18,8 @@ CONF_LEGACY_TOPICS: Final = "legacy_topics"
 CONF_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
 CONF_QOS: Final = "qos"
 CONF_ADMIN_SNAPSHOT: Final = "admin_snapshot"
+CONF_HISTORY_TURNS: Final = "history_turns"
+CONF_BROKER_HEALTH: Final = "broker_health"
 CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
@@ -43,6 +45,8 @@ LARGEST_MAX_ROOMS: Final = 250
 # (after some were) while devices are online; 0 turns it off.
 DEFAULT_BACKEND_SILENT_MINUTES: Final = 30
 MAX_BACKEND_SILENT_MINUTES: Final = 1440
+DEFAULT_HISTORY_TURNS: Final = 50
+MAX_HISTORY_TURNS: Final = 500
 
 # Topics in manifest.json for MQTT discovery (the default namespace). Only the
 # announce topic: Home Assistant starts a config flow for every message on a

@@ -178,11 +178,15 @@ TRIGGER_TYPES: Final[dict[str, TriggerType]] = {
         event=True,
         fields={vol.Optional(CONF_SUCCESS): cv.boolean},
         # A select, not a switch: a switch shows off while the field is unset,
-        # which means either outcome.
+        # which means either outcome. Labelled too: the automation editor
+        # does not translate a device trigger's selects (it showed "false").
         capabilities={
             vol.Optional(CONF_SUCCESS): selector.SelectSelector(
                 selector.SelectSelectorConfig(
-                    options=["true", "false"],
+                    options=[
+                        selector.SelectOptionDict(value="true", label="Succeeded"),
+                        selector.SelectOptionDict(value="false", label="Failed"),
+                    ],
                     mode=selector.SelectSelectorMode.DROPDOWN,
                     translation_key="tool_outcome",
                 )

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
+from .const import DOMAIN
 from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Listener, Scope
+from .registry import unique_id
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -28,17 +31,6 @@ def truncate_state(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_STATE_LENGTH:
         return text
     return text[: MAX_STATE_LENGTH - 1] + "…"
-
-
-def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
-    """Return the unique id of an entity, as the entity contract says.
-
-    Device automations find a room's or device's entities by it: entity ids
-    are the user's to rename.
-    """
-    if scope is Scope.BRIDGE:
-        return f"{entry_id}_bridge_{key}"
-    return f"{entry_id}_{scope}_{object_id}_{key}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,3 +172,15 @@ def async_add_hub_entities(
         entry.async_on_unload(
             hub.device_arrivals.register(add_devices, hub.devices.values())
         )
+
+
+@callback
+def async_remove_bridge_entities(
+    entry: VoiceMqttConfigEntry, platform: str, keys: Iterable[str]
+) -> None:
+    """Remove bridge entities an option turned off from the entity registry."""
+    registry = er.async_get(entry.runtime_data.hass)
+    for key in keys:
+        bridge_id = unique_id(entry.entry_id, Scope.BRIDGE, "", key)
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, bridge_id):
+            registry.async_remove(entity_id)

@@ -13,7 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from .presence import DEFAULT_HEARTBEAT_TIMEOUT, Presence, PresenceTracker
+from .presence import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    OfflineReason,
+    Presence,
+    PresenceTracker,
+)
 from .protocol import (
     OFFLINE,
     Announce,
@@ -99,6 +104,7 @@ class Device:
         self.heard = now
         payload = message.payload
         changes: set[DeviceAspect] = set()
+        reason: OfflineReason | None = None
         match payload:
             case Announce():
                 if self._set_info(payload.name, payload.device_type):
@@ -119,6 +125,7 @@ class Device:
                     changes.add(DeviceAspect.INFO)
                 online = payload.status != OFFLINE
                 kept = True
+                reason = OfflineReason.STATUS
             case Heartbeat():
                 if self._set_info(None, payload.device_type):
                     changes.add(DeviceAspect.INFO)
@@ -127,6 +134,7 @@ class Device:
             case LastWill():
                 online = payload.online
                 kept = True
+                reason = OfflineReason.LAST_WILL
             case DeviceEvent():
                 self.event = DeviceEventRecord(
                     payload.data, payload.timestamp, retained
@@ -139,6 +147,7 @@ class Device:
             timestamp=payload.timestamp,
             kept=kept,
             replayed=retained,
+            reason=reason,
         ):
             changes.add(DeviceAspect.PRESENCE)
         return changes

@@ -18,6 +18,8 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
+from .answers import PendingAnswers
+from .broker_health import BrokerHealth
 from .connection import BrokerConnection
 from .conversations import Conversations
 from .fleet import (
@@ -28,11 +30,14 @@ from .fleet import (
     suspend_presence,
 )
 from .health import TrafficHealth
+from .history import ConversationHistory
+from .journal import Journal
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
 from .protocol import (
+    CommandAnswer,
     DeviceTopicType,
     Layout,
     TopicScheme,
@@ -72,17 +77,28 @@ class VoiceMqttHub:
         # Ids of the devices online now: the bridge's count costs nothing.
         self.online: set[str] = set()
         self.stats = MessageStats()
+        self.answers = PendingAnswers()
         self.listeners = Listeners()
+        self.broker_health = BrokerHealth(
+            hass,
+            self.settings,
+            self.stats,
+            partial(self.listeners.notify, Scope.BRIDGE, ""),
+        )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
         self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
+        self.registry = RegistrySync(hass, entry)
         self.conversations = Conversations(
             hass,
-            entry.entry_id,
+            self.registry,
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
-        self.registry = RegistrySync(hass, entry)
+        self.journal = Journal(hass, self.registry)
+        self.history = ConversationHistory(
+            hass, entry.entry_id, self.settings.history_turns
+        )
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(
             hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
@@ -108,6 +124,7 @@ class VoiceMqttHub:
         self.limits.start()
         restored = await async_restore(self.registry, self.last_seen, self.settings)
         self.rooms.update(restored.rooms)
+        await self.history.async_load()
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
@@ -123,6 +140,7 @@ class VoiceMqttHub:
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
+        self._unsubscribes.append(await self.broker_health.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -139,6 +157,7 @@ class VoiceMqttHub:
             self.snapshot,
             self.limits,
             self.health,
+            self.answers,
         ):
             timers.cancel()
 
@@ -167,6 +186,7 @@ class VoiceMqttHub:
             if (room := self.rooms.pop(object_id, None)) is not None:
                 self.room_arrivals.forget(room)
             self._stream_pacer.forget(object_id)
+            self.history.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
             self._quiet.forget(device)
@@ -225,8 +245,8 @@ class VoiceMqttHub:
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
-            device_id = self.registry.device_id(Scope.ROOM, room.room_id)
-            self.conversations.finished(turn, device_id)
+            self.conversations.finished(turn)
+            self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
                 streaming = room.response is not None and room.response.streaming
@@ -253,6 +273,10 @@ class VoiceMqttHub:
             return
         if message.id_mismatch:
             self.stats.id_mismatches += 1
+        if isinstance(message.payload, CommandAnswer):
+            # An answer is not a sign of a device to add: only one asked answers.
+            self.answers.take(message.device_id, message.payload)
+            return
         known = self.limits.known(
             self.devices, Scope.DEVICE, message.device_id, self._new_device
         )
@@ -276,9 +300,11 @@ class VoiceMqttHub:
             else:
                 self.listeners.notify(Scope.DEVICE, device.device_id, aspect)
         if DeviceAspect.PRESENCE in changes:
-            (self.online.add if device.online else self.online.discard)(
-                device.device_id
-            )
+            if device.online:
+                self.online.add(device.device_id)
+            elif device.device_id in self.online:
+                self.online.discard(device.device_id)
+                self.journal.went_offline(device)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             if device.presence.deadline is not None:
                 self.sweeper.schedule(device.presence.deadline)

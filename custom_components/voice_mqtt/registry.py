@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import (
     CONNECTION_NETWORK_MAC,
     DeviceEntry,
@@ -34,6 +35,17 @@ def room_name(room_id: str) -> str:
     """Return a room id as people write it: `living_room` -> `Living room`."""
     words = room_id.replace("_", " ").replace("-", " ").strip() or room_id
     return words[0].upper() + words[1:]
+
+
+def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
+    """Return the unique id of an entity, as the entity contract says.
+
+    Device automations and bus events find a room's or device's entities by
+    it: entity ids are the user's to rename.
+    """
+    if scope is Scope.BRIDGE:
+        return f"{entry_id}_bridge_{key}"
+    return f"{entry_id}_{scope}_{object_id}_{key}"
 
 
 def _mac_or_none(device_id: str) -> str | None:
@@ -68,6 +80,11 @@ class RegistrySync:
         self._hass = hass
         self._entry = entry
         self.bridge_device_id = ""
+
+    @property
+    def entry_id(self) -> str:
+        """Return the id of the entry whose devices these are."""
+        return self._entry.entry_id
 
     def _identifier(self, scope: Scope, object_id: str) -> tuple[str, str]:
         entry_id = self._entry.entry_id
@@ -142,6 +159,14 @@ class RegistrySync:
             self._identifier(scope, object_id), self._entry.entry_id
         )
         return None if entry is None else entry.id
+
+    def entity_id(
+        self, scope: Scope, object_id: str, platform: Platform, key: str
+    ) -> str | None:
+        """Return the id of a room's or device's entity, None before it has one."""
+        return er.async_get(self._hass).async_get_entity_id(
+            platform, DOMAIN, unique_id(self._entry.entry_id, scope, object_id, key)
+        )
 
     def update_device(self, device: Device) -> None:
         """Carry a new announced name or type to the device registry."""

@@ -6,10 +6,10 @@ process, a real broker and the fleet simulator. Then what the newcomer would
 notice: an ERROR in home-assistant.log, a repair about the HTTP settings, a
 first page asking to confirm an HTTP setting before it reverts.
 
-Two differences from the demo, both about installing: the frontend is served
-from an empty folder (the package is 270 MB, and the page is not under test)
-and Home Assistant runs with --skip-pip, so it never installs into the venv:
-whatever the demo loads must come with requirements_test.txt.
+One difference from the demo: Home Assistant runs with --skip-pip, so it never
+installs into the venv. Whatever the demo loads, the frontend included, must
+come with the requirements file, as the demo's first start then installs
+nothing either.
 """
 
 from __future__ import annotations
@@ -48,11 +48,7 @@ class Demo:
 
     def start(self, stack: ExitStack) -> None:
         """Do what scripts/develop --demo does on a first run."""
-        frontend = self.workdir / "frontend"
-        (frontend / "hass_frontend").mkdir(parents=True)
-        develop.prepare_config(
-            "127.0.0.1", self.port, self.config_dir, frontend_repo=frontend
-        )
+        develop.prepare_config("127.0.0.1", self.port, self.config_dir)
         broker = Broker(self.workdir / "broker")
         broker.start()
         stack.callback(broker.stop)
