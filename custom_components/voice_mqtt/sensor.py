@@ -164,6 +164,25 @@ DEVICE_SENSORS: tuple[VoiceMqttSensorDescription[Device], ...] = (
         value_fn=lambda device: device.session,
     ),
     VoiceMqttSensorDescription(
+        key="last_seen",
+        translation_key="last_seen",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # As Zigbee2MQTT's: off unless asked for; it moves every 5 minutes at most.
+        entity_registry_enabled_default=False,
+        aspects=(DeviceAspect.PRESENCE, DeviceAspect.LAST_SEEN),
+        value_fn=lambda device: device.seen_at,
+    ),
+    VoiceMqttSensorDescription(
+        key="connections_lost_today",
+        translation_key="connections_lost_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # A loss is a presence change; shown while the device is offline too.
+        aspects=(DeviceAspect.PRESENCE,),
+        value_fn=lambda device: device.lost_today,
+    ),
+    VoiceMqttSensorDescription(
         key="position",
         translation_key="position",
         device_class=SensorDeviceClass.DURATION,
@@ -182,6 +201,14 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         aspects=(BridgeAspect.DEVICES_ONLINE,),
         value_fn=lambda hub: len(hub.online),
+    ),
+    VoiceMqttSensorDescription(
+        key="devices_offline",
+        translation_key="devices_offline",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.DEVICES_ONLINE,),
+        value_fn=lambda hub: len(hub.fleet_health.offline),
     ),
     VoiceMqttSensorDescription(
         key="turns_today",
