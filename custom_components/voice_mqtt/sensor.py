@@ -13,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -273,6 +273,8 @@ BROKER_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
 
 class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
     """A sensor of the bridge, a room or a device."""
+
+    platform_domain = Platform.SENSOR
 
     entity_description: VoiceMqttSensorDescription[ModelT]
     _unrecorded_attributes = frozenset({ATTR_FULL_TEXT})
