@@ -538,7 +538,7 @@ async def test_a_restart_restores_in_one_batch_and_writes_no_registry(
     # bridge's entities come first): not one per device, nor 50 at a time.
     rooms, devices = 12, 120
     assert sorted(added) == sorted(
-        [3, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 3]
+        [4, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 5]
     )
     assert device_updates == []
     assert entity_updates == []

@@ -35,6 +35,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "connection",
             "conversations",
             "journal",
+            "fleet_health",
             "health",
             "registry",
             "persistence",

@@ -9,7 +9,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -71,6 +71,8 @@ DEVICE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[Device], ...] = (
 
 class VoiceMqttBinarySensor[ModelT](VoiceMqttEntity[ModelT], BinarySensorEntity):
     """A binary sensor of the bridge, a room or a device."""
+
+    platform_domain = Platform.BINARY_SENSOR
 
     entity_description: VoiceMqttBinarySensorDescription[ModelT]
 

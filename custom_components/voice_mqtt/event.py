@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -141,6 +141,7 @@ DEVICE_EVENTS: tuple[VoiceMqttEventDescription[Device], ...] = (
 class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
     """An event entity of a room or a device."""
 
+    platform_domain = Platform.EVENT
     entity_description: VoiceMqttEventDescription[ModelT]
     # Timestamp of the last event fired, restored across restarts.
     _last_timestamp: str | None = None

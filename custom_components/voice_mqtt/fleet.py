@@ -39,6 +39,7 @@ class DeviceAspect(StrEnum):
     STATUS = "status"
     EVENT = "event"
     INFO = "info"  # name or type: the registry entry, not an entity
+    LAST_SEEN = "last_seen"  # moved on presence changes and every 5 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,9 @@ class Device:
     event: DeviceEventRecord | None = None
     # Monotonic time of the last message: no wall clock is read per message.
     heard: float | None = None
+    # Kept by fleet_health on presence changes and sweeps, not per message.
+    seen_at: datetime | None = None
+    lost_today: int = 0
 
     @classmethod
     def with_timeout(

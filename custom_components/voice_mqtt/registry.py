@@ -20,6 +20,7 @@ from homeassistant.helpers.device_registry import (
     DeviceEntryType,
     DeviceInfo,
 )
+from homeassistant.util import slugify
 
 from .const import DOMAIN, MANUFACTURER
 from .fleet import Device
@@ -35,6 +36,17 @@ def room_name(room_id: str) -> str:
     """Return a room id as people write it: `living_room` -> `Living room`."""
     words = room_id.replace("_", " ").replace("-", " ").strip() or room_id
     return words[0].upper() + words[1:]
+
+
+def room_entity_id(domain: str, room_id: str, key: str) -> str:
+    """Return the entity id a room's entity gets when it is first added.
+
+    Home Assistant puts a device's area into new entity ids; a room's device
+    is named after the room and goes to the area of that name, which would
+    make `sensor.living_room_living_room_voice_assistant_…`. The ids stay as
+    the room's name alone makes them (and the user's to rename).
+    """
+    return f"{domain}.{slugify(f'{room_name(room_id)} voice assistant')}_{key}"
 
 
 def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
@@ -113,6 +125,9 @@ class RegistrySync:
                 identifiers=identifiers,
                 translation_key="room",
                 translation_placeholders={"room": room_name(object_id)},
+                # Area cards, dashboards and voice targets group by area: a new
+                # room goes to the area of its name, made if there is none.
+                suggested_area=room_name(object_id),
                 manufacturer=MANUFACTURER,
                 model="Voice room",
                 via_device_id=self.bridge_device_id,
