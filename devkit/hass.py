@@ -256,36 +256,6 @@ def wait_until_running(api: HomeAssistantApi, timeout: float = 120) -> None:
         time.sleep(0.25)
 
 
-def write_http_config(config_dir: Path, host: str, port: int) -> None:
-    """Store the HTTP server's address as Home Assistant's confirmed config.
-
-    Since 2026.10 an `http:` block in YAML is migrated once into a *pending*
-    config, which the UI asks to confirm and which reverts to the default
-    (port 8123, every address) with a restart five minutes later. Written
-    as the stable config before the first start, it is simply the config.
-    """
-    storage = config_dir / ".storage"
-    storage.mkdir(parents=True, exist_ok=True)
-    stable = {
-        "server_host": [host],
-        "server_port": port,
-        "cors_allowed_origins": ["https://cast.home-assistant.io"],
-        "login_attempts_threshold": -1,
-        "ip_ban_enabled": True,
-        "ssl_profile": "modern",
-        "use_x_frame_options": True,
-        "created_at": "2026-01-01T00:00:00+00:00",
-        "error": None,
-        "error_message": None,
-    }
-    (storage / "http").write_text(
-        json.dumps(
-            {"version": 2, "minor_version": 2, "key": "http"}
-            | {"data": {"stable": stable, "pending": None, "yaml_migration_done": True}}
-        )
-    )
-
-
 def start_hass(
     config_dir: Path,
     output: Path,

@@ -9,7 +9,6 @@ for the real frontend (the home-assistant-frontend package, a test requirement).
 from __future__ import annotations
 
 from contextlib import ExitStack
-import json
 from pathlib import Path
 import subprocess
 from typing import Any
@@ -25,8 +24,8 @@ from .hass import (
     stop_process,
     wait_until_listening,
     wait_until_running,
-    write_http_config,
 )
+from .hass_storage import skip_onboarding_defaults, write_http_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +41,7 @@ homeassistant:
 
 {frontend}
 
-# The HTTP server's address is in .storage/http (devkit.hass.write_http_config).
+# Where Home Assistant listens is in .storage/http (devkit.hass_storage).
 logger:
   default: warning
 {extra}"""
@@ -73,8 +72,6 @@ def start_scratch_hass(
         empty = workdir / "frontend"
         (empty / "hass_frontend").mkdir(parents=True)
         frontend += f"\n  development_repo: {empty}"
-    else:
-        _skip_onboarding_integrations(config_dir)
     components = config_dir / "custom_components"
     components.mkdir(parents=True)
     (components / "voice_mqtt").symlink_to(REPO / "custom_components" / "voice_mqtt")
@@ -82,7 +79,9 @@ def start_scratch_hass(
         (config_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         (config_dir / relative).write_text(text)
     port = free_port()
-    write_http_config(config_dir, "127.0.0.1", port)
+    # As scripts/develop does: the address a stored setting, no onboarding defaults.
+    write_http_settings(config_dir, "127.0.0.1", port)
+    skip_onboarding_defaults(config_dir)
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(
             tool=tool, name=name, frontend=frontend, extra=extra_yaml
@@ -93,24 +92,6 @@ def start_scratch_hass(
     api = HomeAssistantApi(f"http://127.0.0.1:{port}")
     api.wait_until_up(300, hass)
     return api, hass
-
-
-def _skip_onboarding_integrations(config_dir: Path) -> None:
-    """Mark onboarding's core_config step done before hass starts.
-
-    That step sets up a few integrations (shopping_list, met...) whose
-    requirements --skip-pip leaves out; a todo list's service filters then
-    import the conversation agent, whose absent package breaks the
-    frontend's get_services. devkit.hass.onboard skips a step already done.
-    """
-    storage = config_dir / ".storage"
-    storage.mkdir(parents=True, exist_ok=True)
-    (storage / "onboarding").write_text(
-        json.dumps(
-            {"version": 4, "minor_version": 1, "key": "onboarding"}
-            | {"data": {"done": ["core_config"]}}
-        )
-    )
 
 
 def set_up_voice_mqtt(

@@ -1,4 +1,4 @@
-"""Actions that take a room also take an area: every room the user put there."""
+"""Rooms are areas: a new room goes to the area of its name; actions take areas."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import area_registry as ar, device_registry as dr
+from homeassistant.helpers import (
+    area_registry as ar,
+    device_registry as dr,
+    entity_registry as er,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import MqttMockHAClient
@@ -65,6 +69,35 @@ async def call(hass: HomeAssistant, name: str, **data: Any) -> Any:
     )
 
 
+async def test_a_new_room_goes_to_the_area_of_its_name(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    area_registry: ar.AreaRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    await start(hass, "living_room", "S1")
+    device = room_device(hass, integration, "living_room")
+    area = area_registry.async_get_area_by_name("Living room")
+    assert area is not None
+    assert device.area_id == area.id
+    # Its entity ids name the room once, not the area and then the room.
+    ids = {
+        entry.entity_id
+        for entry in er.async_entries_for_device(entity_registry, device.id)
+    }
+    assert "sensor.living_room_voice_assistant_assistant_state" in ids
+    assert "event.living_room_voice_assistant_conversation" in ids
+    assert not [
+        entity_id for entity_id in ids if "living_room_living_room" in entity_id
+    ]
+    # The user's choice wins over the name, after a reload too.
+    office = area_registry.async_create("Office")
+    dr.async_get(hass).async_update_device(device.id, area_id=office.id)
+    assert await hass.config_entries.async_reload(integration.entry_id)
+    await hass.async_block_till_done()
+    assert room_device(hass, integration, "living_room").area_id == office.id
+
+
 async def test_display_action_to_every_talking_room_of_an_area(
     hass: HomeAssistant,
     integration: MockConfigEntry,
@@ -75,7 +108,7 @@ async def test_display_action_to_every_talking_room_of_an_area(
         await start(hass, room_id, session)
     # Idle again, the cellar keeps its last session: the panel goes there too.
     await stop(hass, "cellar", "S3")
-    kitchen = area_registry.async_create("Kitchen")
+    kitchen = area_registry.async_get_or_create("Kitchen")
     put_in(hass, integration, kitchen, "kitchen", "pantry", "cellar")
     mqtt_mock.async_publish.reset_mock()
     response = await call(hass, "display_action", area=kitchen.id, type="timer")
@@ -107,7 +140,7 @@ async def test_area_mistakes_are_explained(
 ) -> None:
     area_registry.async_create("Garage")
     await start(hass, "attic", "S1")
-    put_in(hass, integration, area_registry.async_create("Attic"), "attic")
+    put_in(hass, integration, area_registry.async_get_or_create("Attic"), "attic")
     # Restored after a restart, a room has no current session until it talks.
     assert await hass.config_entries.async_reload(integration.entry_id)
     await hass.async_block_till_done()
@@ -123,7 +156,12 @@ async def test_the_history_of_an_area(
 ) -> None:
     talk(Room(hass), "S1")
     await hass.async_block_till_done()
-    put_in(hass, integration, area_registry.async_create("Living room"), "living_room")
+    put_in(
+        hass,
+        integration,
+        area_registry.async_get_or_create("Living room"),
+        "living_room",
+    )
     found = await call(hass, "get_history", area="Living room")
     assert list(found["rooms"]) == ["living_room"]
     assert found["rooms"]["living_room"][0]["heard"] == "what time is it"

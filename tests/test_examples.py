@@ -250,3 +250,59 @@ def test_the_naming_rule_catches_repeated_device_names() -> None:
         "binary_sensor.d",
         "sensor.f",
     ]
+
+
+# Response times as a graph ------------------------------------------------------
+
+GRAPHS = {"history-graph", "statistics-graph"}
+
+
+def graphed(card: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Yield (card type, entity id) for each entity a graph card plots."""
+    for child in card.get("cards", []):
+        yield from graphed(child)
+    if card["type"] in GRAPHS:
+        for row in card["entities"]:
+            yield card["type"], row if isinstance(row, str) else row["entity"]
+
+
+async def test_the_dashboard_plots_each_rooms_response_times(
+    hass: HomeAssistant, integration: MockConfigEntry
+) -> None:
+    dashboard = yaml.safe_load((EXAMPLES / "dashboard.yaml").read_text())
+    plotted = {
+        pair
+        for view in dashboard["views"]
+        for card in view["cards"]
+        for pair in graphed(card)
+    }
+    sensors = {
+        f"sensor.{room}_voice_assistant_{key}"
+        for room in ("living_room", "kitchen")  # the demo's rooms
+        for key in ("response_time", "turn_duration")
+    }
+    assert {entity for _, entity in plotted} >= sensors
+    # Long-term statistics too, beyond the recorder's days of history.
+    assert {entity for kind, entity in plotted if kind == "statistics-graph"} >= {
+        entity for entity in sensors if entity.endswith("response_time")
+    }
+
+    # They are the sensors voice_mqtt makes, and numbers a graph can draw.
+    for room in ("living_room", "kitchen"):
+        for message_type, payload in (
+            ("transcript/final", {"text": "what time is it"}),
+            ("response", {"text": "It is noon."}),
+            ("state", {"state": "idle"}),
+        ):
+            send(
+                hass,
+                f"v1/voice_assistant/room/{room}/session/S1/{message_type}",
+                payload,
+            )
+    await hass.async_block_till_done()
+    for entity_id in sensors:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        float(state.state)
+        assert state.attributes["device_class"] == "duration"
+        assert state.attributes["state_class"] == "measurement"

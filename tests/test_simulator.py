@@ -28,8 +28,9 @@ from simulator import (
     SimulatorOptions,
 )
 from simulator.answers import answer_payload
+from simulator.backend import Backend
 from simulator.cli import parse_args
-from simulator.runtime import Inbox, Timers
+from simulator.runtime import Console, Inbox, Timers
 from simulator.script import (
     DEFAULT_XIAOZHI_MAC,
     FAILURE_ANSWER,
@@ -481,6 +482,27 @@ def test_timers_run_in_time_order_and_stop_at_once() -> None:
     assert ran == ["a", "b"]
     assert time.monotonic() - started < 30  # not the hour-long timer
     assert not timers.running
+
+
+def test_a_conversation_can_take_its_own_pace() -> None:
+    timers = Timers()
+    backend = Backend(
+        SimulatorOptions(phase_pause=0.3),
+        Console(quiet=True),
+        Inbox(),
+        timers,
+        Random(1),  # noqa: S311 - not for security
+    )
+    timers.start()
+    try:
+        usual = backend.begin("living_room")
+        slow = backend.begin("kitchen", pause=2.0)
+    finally:
+        backend.disconnect()
+        timers.stop()
+    # wake_detected, then listening one pause later.
+    assert [step.at for step in usual.plan.steps[:2]] == [0, 0.3]
+    assert [step.at for step in slow.plan.steps[:2]] == [0, 2.0]
 
 
 def test_the_inbox_waits_for_a_match() -> None:

@@ -24,8 +24,8 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
-import probatio
 
+from .compat import vol
 from .const import (
     CONF_ADMIN_PREFIX,
     CONF_ADMIN_SNAPSHOT,
@@ -89,19 +89,19 @@ def _number(lowest: int, largest: int, unit: str | None = None) -> NumberSelecto
     return NumberSelector(config)
 
 
-def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
     """Return the options form, filled in with the current options."""
 
-    def field(key: str, default: Any) -> probatio.Required:
-        return probatio.Required(key, default=options.get(key, default))
+    def field(key: str, default: Any) -> vol.Required:
+        return vol.Required(key, default=options.get(key, default))
 
-    return probatio.Schema(
+    return vol.Schema(
         {
             field(CONF_LEGACY_TOPICS, False): BooleanSelector(),
             field(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT): _number(
                 MIN_HEARTBEAT_TIMEOUT, MAX_HEARTBEAT_TIMEOUT, "s"
             ),
-            probatio.Required(
+            vol.Required(
                 CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
             ): SelectSelector(
                 SelectSelectorConfig(
@@ -158,17 +158,17 @@ def _title(scheme: TopicScheme) -> str:
     return f"{TITLE} ({scheme.voice_root})"
 
 
-def _namespace_schema(values: dict[str, str]) -> probatio.Schema:
+def _namespace_schema(values: dict[str, str]) -> vol.Schema:
     fields: dict[Any, Any] = {
         # Optional with a suggestion, not a default: clearing the field must
         # be able to select the legacy layout (no version level).
-        probatio.Optional(
+        vol.Optional(
             CONF_VERSION, description={"suggested_value": values[CONF_VERSION]}
         ): TextSelector(),
     }
     for key in _PREFIX_FIELDS:
-        fields[probatio.Required(key, default=values[key])] = TextSelector()
-    return probatio.Schema(fields)
+        fields[vol.Required(key, default=values[key])] = TextSelector()
+    return vol.Schema(fields)
 
 
 class VoiceMqttConfigFlow(ConfigFlow, domain=DOMAIN):

@@ -33,9 +33,9 @@ MAX_HEARTBEAT_TIMEOUT: Final = 3600
 
 # Caps on the rooms and devices one entry knows, against an id flood: anyone
 # who may publish on devices/+/status could otherwise create devices without
-# end. Home Assistant adds at most 10,000 entities per config entry; a device
-# has 5 entities and a room 9, so the largest caps still fit:
-# 1,500 x 5 + 250 x 9 + 4 (bridge) = 9,754.
+# end. Home Assistant adds at most 10,000 enabled entities per config entry; a
+# device has 5 enabled by default (and 2 disabled) and a room 9, so the
+# largest caps still fit: 1,500 x 5 + 250 x 9 + 5 (bridge) = 9,755.
 DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
 LARGEST_MAX_DEVICES: Final = 1500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
@@ -14,6 +14,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from .const import DOMAIN
 from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Listener, Scope
+from .registry import room_entity_id, unique_id
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -32,17 +33,6 @@ def truncate_state(text: str | None) -> str | None:
     return text[: MAX_STATE_LENGTH - 1] + "…"
 
 
-def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
-    """Return the unique id of an entity, as the entity contract says.
-
-    Device automations find a room's or device's entities by it: entity ids
-    are the user's to rename.
-    """
-    if scope is Scope.BRIDGE:
-        return f"{entry_id}_bridge_{key}"
-    return f"{entry_id}_{scope}_{object_id}_{key}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class HubEntityDescription(EntityDescription):
     """What every voice_mqtt description says: which changes the entity follows."""
@@ -59,6 +49,8 @@ class VoiceMqttEntity[ModelT](Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Each platform's class says which it is (for a room's entity ids).
+    platform_domain: ClassVar[str]
 
     def __init__(
         self,
@@ -83,6 +75,10 @@ class VoiceMqttEntity[ModelT](Entity):
         self._attr_unique_id = unique_id(
             hub.entry.entry_id, scope, object_id, description.key
         )
+        if scope is Scope.ROOM:
+            self.entity_id = room_entity_id(
+                self.platform_domain, object_id, description.key
+            )
 
     @property
     def device_info(self) -> DeviceInfo:

@@ -16,9 +16,9 @@ from homeassistant.components.websocket_api.decorators import websocket_command
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
-import probatio
 
 from .calls import ATTR_AREA, ATTR_CONFIG_ENTRY_ID, Target, area_rooms
+from .compat import vol
 from .const import DOMAIN
 from .listeners import Scope
 
@@ -29,16 +29,16 @@ ATTR_SINCE: Final = "since"
 DEFAULT_LIMIT: Final = 10
 MAX_LIMIT: Final = 500
 
-_LIMIT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=MAX_LIMIT))
+_LIMIT = vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_LIMIT))
 
-GET_HISTORY_SCHEMA = probatio.All(
-    probatio.Schema(
+GET_HISTORY_SCHEMA = vol.All(
+    vol.Schema(
         {
-            probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-            probatio.Exclusive(ATTR_ROOM, "target"): cv.string,
-            probatio.Exclusive(ATTR_AREA, "target"): cv.string,
-            probatio.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
-            probatio.Optional(ATTR_SINCE): cv.datetime,
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Exclusive(ATTR_ROOM, "target"): cv.string,
+            vol.Exclusive(ATTR_AREA, "target"): cv.string,
+            vol.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
+            vol.Optional(ATTR_SINCE): cv.datetime,
         }
     ),
     cv.has_at_least_one_key(ATTR_ROOM, ATTR_AREA),
@@ -63,9 +63,9 @@ async def async_get_history(call: ServiceCall) -> ServiceResponse:
 
 @websocket_command(
     {
-        probatio.Required("type"): f"{DOMAIN}/history",
-        probatio.Required("device_id"): str,
-        probatio.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
+        vol.Required("type"): f"{DOMAIN}/history",
+        vol.Required("device_id"): str,
+        vol.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): _LIMIT,
     }
 )
 @callback

@@ -29,6 +29,7 @@ from .fleet import (
     resume_presence,
     suspend_presence,
 )
+from .fleet_health import FleetHealth
 from .health import TrafficHealth
 from .history import ConversationHistory
 from .limits import IdLimits
@@ -73,8 +74,6 @@ class VoiceMqttHub:
         self.subscriptions: list[str] = []
         self.rooms: dict[str, Room] = {}
         self.devices: dict[str, Device] = {}
-        # Ids of the devices online now: the bridge's count costs nothing.
-        self.online: set[str] = set()
         self.stats = MessageStats()
         self.answers = PendingAnswers()
         self.listeners = Listeners()
@@ -87,13 +86,18 @@ class VoiceMqttHub:
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
+        self.registry = RegistrySync(hass, entry)
+        self.fleet_health = FleetHealth(
+            hass, entry, self.registry, partial(self.listeners.notify, Scope.DEVICE)
+        )
+        # Ids of the devices online now: the bridge's count costs nothing.
+        self.online = self.fleet_health.online
         self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
         self.conversations = Conversations(
             hass,
-            entry.entry_id,
+            self.registry,
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
-        self.registry = RegistrySync(hass, entry)
         self.history = ConversationHistory(
             hass, entry.entry_id, self.settings.history_turns
         )
@@ -127,6 +131,7 @@ class VoiceMqttHub:
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
         self._unsubscribes.append(self.conversations.start())
+        self._unsubscribes.append(self.fleet_health.start(self.devices))
         scheme = self.settings.scheme
         await self._subscribe(scheme.voice_filter, self._voice(scheme, Layout.CURRENT))
         if self.settings.migration:
@@ -188,7 +193,7 @@ class VoiceMqttHub:
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
             self._quiet.forget(device)
-            self.online.discard(object_id)
+            self.fleet_health.forget(object_id)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             self.snapshot.schedule()
         self.last_seen.forget(scope, object_id)
@@ -243,8 +248,7 @@ class VoiceMqttHub:
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
-            device_id = self.registry.device_id(Scope.ROOM, room.room_id)
-            self.conversations.finished(turn, device_id)
+            self.conversations.finished(turn)
             self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
@@ -293,15 +297,14 @@ class VoiceMqttHub:
     def _device_changed(self, device: Device, changes: set[DeviceAspect]) -> None:
         if not changes:
             return  # the common case: a heartbeat of a device known online
+        if DeviceAspect.PRESENCE in changes:
+            self.fleet_health.presence_changed(device)  # counts the entities show
         for aspect in changes:
             if aspect is DeviceAspect.INFO:
                 self.registry.update_device(device)
             else:
                 self.listeners.notify(Scope.DEVICE, device.device_id, aspect)
         if DeviceAspect.PRESENCE in changes:
-            (self.online.add if device.online else self.online.discard)(
-                device.device_id
-            )
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             if device.presence.deadline is not None:
                 self.sweeper.schedule(device.presence.deadline)

@@ -13,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -164,6 +164,25 @@ DEVICE_SENSORS: tuple[VoiceMqttSensorDescription[Device], ...] = (
         value_fn=lambda device: device.session,
     ),
     VoiceMqttSensorDescription(
+        key="last_seen",
+        translation_key="last_seen",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # As Zigbee2MQTT's: off unless asked for; it moves every 5 minutes at most.
+        entity_registry_enabled_default=False,
+        aspects=(DeviceAspect.PRESENCE, DeviceAspect.LAST_SEEN),
+        value_fn=lambda device: device.seen_at,
+    ),
+    VoiceMqttSensorDescription(
+        key="connections_lost_today",
+        translation_key="connections_lost_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # A loss is a presence change; shown while the device is offline too.
+        aspects=(DeviceAspect.PRESENCE,),
+        value_fn=lambda device: device.lost_today,
+    ),
+    VoiceMqttSensorDescription(
         key="position",
         translation_key="position",
         device_class=SensorDeviceClass.DURATION,
@@ -182,6 +201,14 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         aspects=(BridgeAspect.DEVICES_ONLINE,),
         value_fn=lambda hub: len(hub.online),
+    ),
+    VoiceMqttSensorDescription(
+        key="devices_offline",
+        translation_key="devices_offline",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.DEVICES_ONLINE,),
+        value_fn=lambda hub: len(hub.fleet_health.offline),
     ),
     VoiceMqttSensorDescription(
         key="turns_today",
@@ -246,6 +273,8 @@ BROKER_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
 
 class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
     """A sensor of the bridge, a room or a device."""
+
+    platform_domain = Platform.SENSOR
 
     entity_description: VoiceMqttSensorDescription[ModelT]
     _unrecorded_attributes = frozenset({ATTR_FULL_TEXT})

@@ -26,7 +26,6 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 from homeassistant.util.ulid import ulid_now
-import probatio
 from yarl import URL
 
 from .answers import MessageIdInUseError, NoLongerListeningError
@@ -43,6 +42,7 @@ from .calls import (
     shown,
     topic_level,
 )
+from .compat import vol
 from .const import DOMAIN
 from .history_api import GET_HISTORY_SCHEMA, SERVICE_GET_HISTORY, async_get_history
 from .hub import VoiceMqttHub
@@ -91,49 +91,49 @@ MAX_RETRY_DELAY: Final = 10.0
 # The protocol sends ws_start at QoS 1, whatever the entry's publish QoS.
 WS_START_QOS: Final = 1
 
-_ENTRY_FIELD = {probatio.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
+_ENTRY_FIELD = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
-WS_START_SCHEMA = probatio.Schema(
+WS_START_SCHEMA = vol.Schema(
     {
         **_ENTRY_FIELD,
-        probatio.Required(ATTR_DEVICE): cv.string,
-        probatio.Required(ATTR_URL): cv.string,
-        probatio.Optional(ATTR_VERSION, default=DEFAULT_WS_VERSION): probatio.All(
-            probatio.Coerce(int), probatio.Range(min=0, max=65535)
+        vol.Required(ATTR_DEVICE): cv.string,
+        vol.Required(ATTR_URL): cv.string,
+        vol.Optional(ATTR_VERSION, default=DEFAULT_WS_VERSION): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=65535)
         ),
-        probatio.Optional(ATTR_TIMEOUT, default=DEFAULT_TIMEOUT): probatio.All(
-            probatio.Coerce(float), probatio.Range(min=0.1, max=MAX_TIMEOUT)
+        vol.Optional(ATTR_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=MAX_TIMEOUT)
         ),
-        probatio.Optional(ATTR_RETRIES, default=DEFAULT_RETRIES): probatio.All(
-            probatio.Coerce(int), probatio.Range(min=0, max=MAX_RETRIES)
+        vol.Optional(ATTR_RETRIES, default=DEFAULT_RETRIES): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=MAX_RETRIES)
         ),
     }
 )
-DISPLAY_ACTION_SCHEMA = probatio.All(
-    probatio.Schema(
+DISPLAY_ACTION_SCHEMA = vol.All(
+    vol.Schema(
         {
             **_ENTRY_FIELD,
-            probatio.Exclusive(ATTR_ROOM, "target"): cv.string,
-            probatio.Exclusive(ATTR_AREA, "target"): cv.string,
-            probatio.Optional(ATTR_SESSION): cv.string,
-            probatio.Required(ATTR_TYPE): cv.string,
-            probatio.Optional(ATTR_DATA, default=dict): dict,
+            vol.Exclusive(ATTR_ROOM, "target"): cv.string,
+            vol.Exclusive(ATTR_AREA, "target"): cv.string,
+            vol.Optional(ATTR_SESSION): cv.string,
+            vol.Required(ATTR_TYPE): cv.string,
+            vol.Optional(ATTR_DATA, default=dict): dict,
         }
     ),
     cv.has_at_least_one_key(ATTR_ROOM, ATTR_AREA),
 )
-SEND_COMMAND_SCHEMA = probatio.All(
-    probatio.Schema(
+SEND_COMMAND_SCHEMA = vol.All(
+    vol.Schema(
         {
             **_ENTRY_FIELD,
-            probatio.Exclusive(ATTR_DEVICE, "target"): cv.string,
-            probatio.Exclusive(ATTR_SESSION, "target"): cv.string,
-            probatio.Required(ATTR_COMMAND): cv.string,
-            probatio.Optional(ATTR_PAYLOAD, default=dict): dict,
-            probatio.Optional(ATTR_WAIT_FOR_RESPONSE, default=False): cv.boolean,
-            probatio.Optional(ATTR_TIMEOUT, default=DEFAULT_TIMEOUT): probatio.All(
-                probatio.Coerce(float),
-                probatio.Range(min=0.1, max=MAX_ANSWER_TIMEOUT),
+            vol.Exclusive(ATTR_DEVICE, "target"): cv.string,
+            vol.Exclusive(ATTR_SESSION, "target"): cv.string,
+            vol.Required(ATTR_COMMAND): cv.string,
+            vol.Optional(ATTR_PAYLOAD, default=dict): dict,
+            vol.Optional(ATTR_WAIT_FOR_RESPONSE, default=False): cv.boolean,
+            vol.Optional(ATTR_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
+                vol.Coerce(float),
+                vol.Range(min=0.1, max=MAX_ANSWER_TIMEOUT),
             ),
         }
     ),

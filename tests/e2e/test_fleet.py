@@ -317,6 +317,7 @@ STANDARD_CARDS = {
     "history-graph",
     "logbook",
     "markdown",
+    "statistics-graph",
     "tile",
     "vertical-stack",
     # Ours, which the integration serves; tests/e2e/test_card.py opens it.
@@ -341,6 +342,8 @@ def dashboard_entities(node: Any) -> set[str]:
     for key, value in node.items():
         if key == "entity":
             found.add(value)
+        elif key == "stat_types":  # a statistics graph's mean, max…
+            continue
         elif key == "content":  # markdown templates
             found.update(re.findall(r"'((?:sensor|binary_sensor|event)\.\w+)'", value))
         else:
