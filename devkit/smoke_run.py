@@ -23,7 +23,7 @@ from typing import Any, Final
 from .hass import ApiError, HomeAssistantApi, stop_process
 from .measure import DOMAIN, read_logs
 from .scratch import REPO, set_up_voice_mqtt, start_scratch_hass
-from .smoke_fleet import FleetView, see_fleet
+from .smoke_fleet import FleetView, counted, see_fleet
 from .smoke_log import judge_log
 
 DEVICES: Final = 3  # a voice box, a VR headset, a browser
@@ -198,8 +198,8 @@ class SmokeRun:
             output.read_text(errors="replace") if output.exists() else "",
         )
         others = (
-            f"others: {verdict.errors_elsewhere} errors and"
-            f" {verdict.warnings_elsewhere} warnings"
+            f"others: {counted(verdict.errors_elsewhere, 'error')} and"
+            f" {counted(verdict.warnings_elsewhere, 'warning')}"
         )
         if first := verdict.first_error or verdict.first_warning:
             others += f"; the first {'error' if verdict.first_error else 'warning'}:"

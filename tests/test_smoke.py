@@ -10,8 +10,27 @@ import pytest
 from devkit.smoke import integration_requirements, resolve_version
 from devkit.smoke_fleet import see_fleet
 from devkit.smoke_log import judge_log
+from tests.test_repository import load, steps, triggers, uses
 
 ROOT = Path(__file__).parents[1]
+
+
+def test_ci_smokes_the_newest_and_the_oldest_release() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "smoke.yml")
+    # Nightly too: a new release comes without a push.
+    assert {"push", "pull_request", "schedule"} <= set(triggers(workflow))
+    job = steps(workflow, "smoke")
+    strategy = workflow["jobs"]["smoke"]["strategy"]
+    assert strategy == {"fail-fast": False, "matrix": {"release": ["newest", "oldest"]}}
+    assert uses(job, "actions/setup-python@v5")["with"]["python-version"] == "3.14"
+    commands = [step["run"] for step in job if "run" in step]
+    assert any("apt-get install" in run and "mosquitto" in run for run in commands)
+    assert commands[-1] == "scripts/smoke ${{ matrix.release }}"
+    assert (ROOT / "scripts" / "smoke").stat().st_mode & 0o111
+    # The project's own CI: the newest release, after the suite on both.
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert ci[-1] == "exec ../shared/py314/run scripts/smoke newest"
+    assert ".venv-smoke-*" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def test_oldest_is_what_hacs_json_declares(tmp_path: Path) -> None:
