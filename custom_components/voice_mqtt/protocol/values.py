@@ -161,6 +161,8 @@ def parse_timestamp(value: object) -> datetime | None:
             raise ValueError(f"not ISO 8601: {value[:40]!r}") from None
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=UTC)
+        if parsed.tzinfo is UTC:
+            return parsed  # "Z", as devices write it: nothing to convert
         try:
             return parsed.astimezone(UTC)
         except OverflowError:
