@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .fleet import Device, DeviceAspect
-from .listeners import BridgeAspect, Listener, Scope
+from .listeners import BridgeAspect, Key, Listener, Scope
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -82,15 +81,18 @@ class VoiceMqttEntity[ModelT](Entity):
             hub.entry.entry_id, scope, object_id, description.key
         )
 
-    @property
-    def device_info(self) -> DeviceInfo:
-        """Describe the device, read when the entity is added.
+    async def async_prepare_to_add_to_hass(self) -> None:
+        """Find the entity's registry device, described once for all its entities.
 
         Not fixed at construction: the device must be described with what the
-        message that made it said (an announced name, say).
+        message that made it said (an announced name, say). With device_entry
+        set and no device_info, Home Assistant takes the device as it is.
         """
+        await super().async_prepare_to_add_to_hass()
         device = self.model if isinstance(self.model, Device) else None
-        return self.hub.registry.device_info(self.scope, self.object_id, device)
+        self.device_entry = self.hub.registry.device_entry(
+            self.scope, self.object_id, device
+        )
 
     @property
     def available(self) -> bool:
@@ -108,29 +110,20 @@ class VoiceMqttEntity[ModelT](Entity):
     async def async_added_to_hass(self) -> None:
         """Listen to the hub for the aspects this entity shows."""
         await super().async_added_to_hass()
-        for aspect in self._aspects:
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    self.scope, self.object_id, aspect, self._listener(aspect)
-                )
-            )
+        scope, object_id = self.scope, self.object_id
+        wanted: list[tuple[Key, Listener]] = [
+            ((scope, object_id, aspect), self._listener(aspect))
+            for aspect in self._aspects
+        ]
         if self._follows_presence:
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    self.scope,
-                    self.object_id,
-                    DeviceAspect.PRESENCE,
-                    self.async_write_ha_state,
-                )
+            wanted.append(
+                ((scope, object_id, DeviceAspect.PRESENCE), self.async_write_ha_state)
             )
-        if not (
-            self.scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects
-        ):
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    Scope.BRIDGE, "", BridgeAspect.CONNECTION, self.async_write_ha_state
-                )
+        if not (scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects):
+            wanted.append(
+                ((Scope.BRIDGE, "", BridgeAspect.CONNECTION), self.async_write_ha_state)
             )
+        self.async_on_remove(self.hub.listeners.listen(wanted))
 
     def _listener(self, aspect: str) -> Listener:
         """Return what to run when aspect changes: show the new state."""
