@@ -163,7 +163,7 @@ def test_a_heartbeat_with_a_new_timestamp_only_moves_the_clock() -> None:
     assert (device.presence.deadline, device.heard) == (70, 25)
     assert quiet.take(topic, beat_at(15), 26), "the same again"
     assert not quiet.take(topic, beat_at(30).replace(b"2025", b"2025x"), 40)
-    assert not quiet.take(topic, beat_at(30), 40, retained=True), "its time counts"
+    assert not quiet.take(topic, beat_at(30), 40, True), "retained: its time counts"
     assert device.presence.deadline == 71
 
 

@@ -205,19 +205,15 @@ def resume_presence(devices: Iterable[Device], now: float) -> Iterator[float]:
             yield device.presence.deadline
 
 
-class _Heard:
-    """What is kept of one topic's last heartbeat."""
+class _Heard(HeartbeatShape):
+    """One topic's last heartbeat: its shape, and whose it is."""
 
-    __slots__ = ("device", "device_type", "fitted", "misses", "shape")
+    __slots__ = ("device", "device_type", "fitted", "misses")
 
-    def __init__(
-        self, shape: HeartbeatShape, device: Device, device_type: str | None
-    ) -> None:
-        self.shape = shape
-        self.device = device
-        self.device_type = device_type  # the type it says; None: it says none
-        self.fitted = False  # a later heartbeat had its shape
-        self.misses = 0
+    device: Device
+    device_type: str | None  # the type it says; None: it says none
+    fitted: bool  # a later heartbeat had its shape
+    misses: int
 
 
 # A device whose heartbeats change more than their timestamps (an uptime, a
@@ -244,7 +240,6 @@ class QuietHeartbeats:
         topic: str,
         payload: bytes | bytearray | str,
         now: float,
-        *,
         retained: bool = False,
     ) -> bool:
         """Apply a heartbeat of the known shape; False when it must go the whole way.
@@ -253,7 +248,7 @@ class QuietHeartbeats:
         """
         if retained or (heard := self._last.get(topic)) is None:
             return False
-        if not heard.shape.fits(payload):
+        if not heard.fits(payload):
             return False
         device = heard.device
         if heard.device_type is not None and heard.device_type != device.device_type:
@@ -275,12 +270,15 @@ class QuietHeartbeats:
             return
         heard = self._last.get(topic)
         if heard is not None and heard.device is device:
-            if heard.shape.fits(payload):
+            if heard.fits(payload):
                 return  # the device was not online: the same shape, and type
             heard.misses += 1
             if not heard.fitted and heard.misses % _LEARN_EVERY:
                 return
-        self._last[topic] = _Heard(HeartbeatShape.learn(payload), device, device_type)
+        heard = _Heard.learn(payload)
+        heard.device, heard.device_type = device, device_type
+        heard.fitted, heard.misses = False, 0
+        self._last[topic] = heard
 
     def forget(self, device: Device) -> None:
         """Drop a removed device's heartbeat."""

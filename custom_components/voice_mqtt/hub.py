@@ -242,7 +242,7 @@ class VoiceMqttHub:
     def _async_device_message(self, msg: ReceiveMessage) -> None:
         # MQTT stamps each message on receipt: no clock is read here.
         now = msg.timestamp or self.hass.loop.time()
-        if self._quiet.take(msg.topic, msg.payload, now, retained=msg.retain):
+        if self._quiet.take(msg.topic, msg.payload, now, msg.retain):
             self.stats.received["device"] += 1
             return  # the common case: the last heartbeat again, but for its time
         scheme = self.settings.scheme
