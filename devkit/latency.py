@@ -54,7 +54,7 @@ OPTIONS: tuple[tuple[str, type, object, str], ...] = (
         "--margin",
         float,
         5.0,
-        "no worse: the p99 difference stays within this % of the hand-made p99",
+        "no worse: the p99 difference stays within this %% of the hand-made p99",
     ),
     ("--profile-seconds", float, 30.0, "more load under py-spy afterwards (0: none)"),
     ("--profile-rate", int, 200, "py-spy samples a second"),

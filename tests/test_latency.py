@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from devkit.latency import parse_args
 from devkit.latency_gc import (
     Collection,
     full_collections,
@@ -351,3 +352,12 @@ def test_a_later_tail_is_worse_and_a_short_run_cannot_tell() -> None:
     nothing = Interval.of([])
     assert math.isnan(nothing.difference)
     assert nothing.verdict(margin=1) == "undecided"
+
+
+def test_the_command_line_reads_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse_args(["--seconds", "5", "--margin", "3"])
+    assert (args.seconds, args.margin, args.devices) == (5.0, 3.0, 200)
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--help"])
+    assert exited.value.code == 0
+    assert "--margin" in capsys.readouterr().out
