@@ -175,6 +175,10 @@ def test_the_slot_is_the_timestamp_the_decoder_takes() -> None:
     assert HeartbeatShape.learn(as_a_name).head == b'{"status":"2025","timestamp":"'
     signed = b'{"timestamp":-0}'
     assert HeartbeatShape.learn(signed).head is None
+    # ": " is also what stands between a key and its value: probed there, the
+    # JSON breaks, and the slot is looked for further on.
+    between = b'{"a": "b", "timestamp": ": "}'
+    assert HeartbeatShape.learn(between).head == b'{"a": "b", "timestamp": "'
 
 
 # Heartbeats as devices write them: fields in any order, any spacing, extra
