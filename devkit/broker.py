@@ -3,12 +3,18 @@
 mosquitto when it is installed, with persistence so retained messages survive
 a restart as on a real broker; otherwise amqtt, a pure-Python broker (pinned
 in requirements_test.txt), whose retained messages live in memory only.
-Either listens on a loopback port. VOICE_MQTT_BROKER=amqtt (or mosquitto)
-picks one explicitly.
+Either listens on a loopback port, and on a second one for MQTT over WebSocket
+when asked (the fleet's browser clients: admin panels, HTML simulators).
+VOICE_MQTT_BROKER=amqtt (or mosquitto) picks one explicitly.
+
+With users, mosquitto lets only them in (a password file made with
+mosquitto_passwd); with an ACL file, it enforces it (docs/broker-acl.md).
+amqtt does neither: asking it to raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 import os
 from pathlib import Path
@@ -62,6 +68,18 @@ def find_mosquitto() -> str | None:
     )
 
 
+def find_mosquitto_passwd() -> str | None:
+    """Return mosquitto_passwd, which Debian keeps in /usr/bin beside mosquitto."""
+    return shutil.which("mosquitto_passwd") or next(
+        (
+            path
+            for path in ("/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd")
+            if os.access(path, os.X_OK)
+        ),
+        None,
+    )
+
+
 def default_kind() -> str:
     """Return the broker to run: as asked, else mosquitto if installed, else amqtt."""
     if asked := os.environ.get("VOICE_MQTT_BROKER"):
@@ -77,10 +95,16 @@ class Broker:
 
     workdir: Path
     port: int = 0
+    # MQTT over WebSocket on this port as well; 0 picks a free one, None: none.
+    ws_port: int | None = None
     kind: str = field(default_factory=default_kind)
     # More lines for mosquitto's configuration (amqtt ignores them), e.g.
     # "max_queued_messages 0" so that a slow subscriber loses nothing.
     extra_config: tuple[str, ...] = ()
+    # mosquitto only: the users let in (name: password), anonymous clients
+    # refused; and the ACL file it enforces (a copy is read, not this path).
+    users: Mapping[str, str] = field(default_factory=dict)
+    acl_file: Path | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -93,6 +117,10 @@ class Broker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port()
+        if self.ws_port == 0:
+            self.ws_port = free_port()
+        if self.kind != "mosquitto" and (self.users or self.acl_file):
+            raise RuntimeError("users and an ACL file need mosquitto, not amqtt")
         command = self._mosquitto() if self.kind == "mosquitto" else self._amqtt()
         log = (self.workdir / f"{self.kind}.out").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own config
@@ -100,7 +128,9 @@ class Broker:
         )
         log.close()
         try:
-            wait_for_port(self.port)
+            for port in (self.port, self.ws_port):
+                if port is not None:
+                    wait_for_port(port)
         except TimeoutError:
             self.stop()
             output = (self.workdir / f"{self.kind}.out").read_text(errors="replace")
@@ -116,9 +146,15 @@ class Broker:
         # Run as root, mosquitto would switch to its own user, which cannot
         # write its persistence file into our folder.
         user = "user root\n" if os.geteuid() == 0 else ""
+        websocket = (
+            ""
+            if self.ws_port is None
+            else f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
+        )
         config.write_text(
             f"{user}listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"{websocket}"
+            f"{self._security()}"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "log_dest stdout\n"
@@ -128,6 +164,24 @@ class Broker:
         )
         return [executable, "-c", str(config)]
 
+    def _security(self) -> str:
+        """Return the configuration lines of the users and the ACL."""
+        if not self.users:
+            lines = "allow_anonymous true\n"
+        else:
+            passwd = self.workdir / "passwd"
+            passwd.unlink(missing_ok=True)
+            for name, password in self.users.items():
+                _add_password(passwd, name, password)
+            lines = f"allow_anonymous false\npassword_file {passwd}\n"
+        if self.acl_file is not None:
+            # A private copy: mosquitto warns about files others can read.
+            acl = self.workdir / "acl"
+            acl.write_bytes(self.acl_file.read_bytes())
+            acl.chmod(0o600)
+            lines += f"acl_file {acl}\n"
+        return lines
+
     def _amqtt(self) -> list[str]:
         config = self.workdir / "amqtt.yaml"
         config.write_text(
@@ -135,7 +189,12 @@ class Broker:
             "  default:\n"
             "    type: tcp\n"
             f"    bind: 127.0.0.1:{self.port}\n"
-            "plugins:\n"
+            + (
+                ""
+                if self.ws_port is None
+                else f"  ws:\n    type: ws\n    bind: 127.0.0.1:{self.ws_port}\n"
+            )
+            + "plugins:\n"
             "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
             "    allow_anonymous: true\n",
             encoding="utf-8",
@@ -163,3 +222,20 @@ class Broker:
     def __exit__(self, *exc_info: object) -> None:
         """Stop at the end of a with block."""
         self.stop()
+
+
+def _add_password(passwd: Path, name: str, password: str) -> None:
+    """Add one user to a mosquitto password file, hashed by mosquitto_passwd."""
+    executable = find_mosquitto_passwd()
+    if executable is None:
+        raise RuntimeError("mosquitto_passwd is not installed (apt install mosquitto)")
+    create = [] if passwd.exists() else ["-c"]
+    done = subprocess.run(  # noqa: S603 - our own arguments
+        [executable, *create, "-b", str(passwd), name, password],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"mosquitto_passwd refused {name!r}: {done.stderr.strip()}")
+    passwd.chmod(0o600)

@@ -1,15 +1,17 @@
 """scripts/develop: a broker and Home Assistant with voice_mqtt configured.
 
-First run: writes .develop/config, starts Home Assistant (which installs its
-frontend on first use), creates the owner account through the onboarding API,
-then adds the MQTT and voice_mqtt entries through the config-flow API, so no
-clicks are needed. Later runs reuse all of it. With --demo the fleet simulator
-plays devices and rooms on the broker. Ctrl-C stops what it started.
+First run: writes .develop/config (with the address to listen on in
+.storage/http, see hass_storage), starts Home Assistant, creates the owner
+account through the onboarding API, then adds the MQTT and voice_mqtt entries
+through the config-flow API, so no clicks are needed. Later runs reuse all of
+it. With --demo the fleet simulator plays devices and rooms on the broker.
+Ctrl-C stops what it started.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from contextlib import ExitStack
 import json
 from pathlib import Path
@@ -30,6 +32,7 @@ from .hass import (
     stop_process,
     wait_until_listening,
 )
+from .hass_storage import skip_onboarding_defaults, write_http_settings
 
 __all__ = ["ApiError", "HomeAssistantApi", "main", "onboard", "stop_process"]
 
@@ -43,7 +46,8 @@ EXAMPLES = REPO / "examples"
 
 CONFIGURATION_YAML = """\
 # Written by scripts/develop. Delete .develop/ (or run scripts/develop --reset)
-# to start afresh.
+# to start afresh. The address Home Assistant listens on is not set here but
+# in .storage/http, as the UI sets it (scripts/develop --host/--port).
 homeassistant:
   name: voice_mqtt development
   unit_system: metric
@@ -60,10 +64,6 @@ energy:
 automation: !include automations.yaml
 script: !include scripts.yaml
 
-http:
-  server_host: {host}
-  server_port: {port}
-
 lovelace:
   dashboards:
     voice-fleet:
@@ -78,6 +78,10 @@ logger:
   logs:
     homeassistant.setup: info
     custom_components.voice_mqtt: debug
+    # Every Home Assistant sets up camera, which logs an ERROR once where the
+    # system has no libturbojpeg (snapshots then go out unscaled). The demo
+    # has no camera; install libturbojpeg0 (Debian) to have it anyway.
+    homeassistant.components.camera.img_util: critical
 """
 
 
@@ -94,22 +98,25 @@ def save_state(state: dict[str, Any]) -> None:
     STATE_FILE.chmod(0o600)
 
 
-def prepare_config(host: str, port: int) -> None:
-    """Write the configuration and link the integration and the examples."""
-    CONFIG_DIR.mkdir(parents=True, exist_ok=True)
-    (CONFIG_DIR / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(host=host, port=port)
-    )
+def prepare_config(host: str, port: int, config_dir: Path = CONFIG_DIR) -> None:
+    """Write the configuration and link the integration and the examples.
+
+    config_dir is .develop/config but for tests/e2e/test_demo.py.
+    """
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
+    write_http_settings(config_dir, host, port)
+    skip_onboarding_defaults(config_dir)
     for name in ("automations.yaml", "scripts.yaml"):
-        target = CONFIG_DIR / name
+        target = config_dir / name
         if not target.exists():
             target.write_text("[]\n" if name == "automations.yaml" else "{}\n")
     links = {
-        CONFIG_DIR / "custom_components" / "voice_mqtt": REPO
+        config_dir / "custom_components" / "voice_mqtt": REPO
         / "custom_components"
         / "voice_mqtt",
-        CONFIG_DIR / "voice_fleet_dashboard.yaml": EXAMPLES / "dashboard.yaml",
-        CONFIG_DIR / "blueprints" / "automation" / "voice_mqtt": EXAMPLES
+        config_dir / "voice_fleet_dashboard.yaml": EXAMPLES / "dashboard.yaml",
+        config_dir / "blueprints" / "automation" / "voice_mqtt": EXAMPLES
         / "blueprints",
     }
     for link, target in links.items():
@@ -121,7 +128,12 @@ def prepare_config(host: str, port: int) -> None:
         link.symlink_to(target)
 
 
-def onboard(api: HomeAssistantApi, state: dict[str, Any], client_id: str) -> None:
+def onboard(
+    api: HomeAssistantApi,
+    state: dict[str, Any],
+    client_id: str,
+    save: Callable[[dict[str, Any]], None] = save_state,
+) -> None:
     """Create the owner account on first run, and keep a token for later runs."""
     onboard_owner(
         api,
@@ -129,12 +141,15 @@ def onboard(api: HomeAssistantApi, state: dict[str, Any], client_id: str) -> Non
         client_id,
         name=OWNER_NAME,
         username=OWNER_USERNAME,
-        save=save_state,
+        save=save,
     )
 
 
 def configure_entries(
-    api: HomeAssistantApi, state: dict[str, Any], broker: tuple[str, int]
+    api: HomeAssistantApi,
+    state: dict[str, Any],
+    broker: tuple[str, int],
+    save: Callable[[dict[str, Any]], None] = save_state,
 ) -> None:
     """Make sure MQTT points at our broker and voice_mqtt is added."""
     entries = api.call("GET", "/api/config/config_entries/entry")
@@ -147,7 +162,7 @@ def configure_entries(
     if not mqtt_entries:
         run_flow(api, "mqtt", mqtt_flow_input(broker))
         state["broker"] = list(broker)
-        save_state(state)
+        save(state)
     if not any(entry["domain"] == "voice_mqtt" for entry in entries):
         run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))
 
@@ -171,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--broker",
         type=parse_broker,
         help="use this broker (HOST:PORT) instead of starting one",
+    )
+    parser.add_argument(
+        "--ws-port",
+        type=int,
+        default=9001,
+        help="MQTT over WebSocket port of the broker started here, for browser"
+        " clients (default: %(default)s; another if taken)",
     )
     parser.add_argument(
         "--reset", action="store_true", help="forget .develop/ and start afresh"
@@ -212,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     client_id = f"{base_url}/"
 
     with ExitStack() as stack:
-        broker_address = args.broker
+        broker_address, ws_url = args.broker, None
         if broker_address is None:
-            broker_address = start_broker(stack, state)
-        print("Starting Home Assistant (the first start installs its frontend) ...")
+            broker_address, ws_url = start_broker(stack, state, args.ws_port)
+        print("Starting Home Assistant ...")
         hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
         stack.callback(stop_process, hass)
         api = HomeAssistantApi(base_url)
@@ -228,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)
             return 1
 
-        print_welcome(args.port, state["password"], broker_address)
+        print_welcome(args.port, state["password"], broker_address, ws_url)
         if args.demo:
             # A device that announces before voice_mqtt listens is first heard
             # by its retained status, which carries no name: let it listen.
@@ -239,28 +261,36 @@ def main(argv: list[str] | None = None) -> int:
         return wait(hass)
 
 
-def start_broker(stack: ExitStack, state: dict[str, Any]) -> tuple[str, int]:
-    """Start a broker, stopped when stack closes; return its address."""
+def start_broker(
+    stack: ExitStack, state: dict[str, Any], ws_port: int
+) -> tuple[tuple[str, int], str]:
+    """Start a broker, stopped when stack closes; return its address and ws URL."""
     broker = Broker(
         STATE_DIR / "broker",
         port=free_port(state.get("broker_port", 1883)),
+        ws_port=free_port(ws_port),
         # Small packets at once: Nagle's algorithm held them some 25 ms
         # (scripts/benchmark --real-broker).
         extra_config=("set_tcp_nodelay true",),
     )
-    print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} ...")
+    ws_url = f"ws://127.0.0.1:{broker.ws_port}/mqtt"
+    print(f"Starting {broker.kind} on 127.0.0.1:{broker.port} and {ws_url} ...")
     broker.start()
     stack.callback(broker.stop)
     state["broker_port"] = broker.port
-    return "127.0.0.1", broker.port
+    return ("127.0.0.1", broker.port), ws_url
 
 
-def print_welcome(port: int, password: str, broker: tuple[str, int]) -> None:
+def print_welcome(
+    port: int, password: str, broker: tuple[str, int], ws_url: str | None
+) -> None:
     """Print where Home Assistant is, how to log in and what it uses."""
+    # A broker given with --broker is not ours: its WebSocket port is unknown.
+    websocket = f", WebSocket {ws_url}" if ws_url else ""
     print(
         f"\nHome Assistant is up: http://localhost:{port}\n"
         f"  user: {OWNER_USERNAME}   password: {password}\n"
-        f"  broker: {broker[0]}:{broker[1]}\n"
+        f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
         f"  dashboard: http://localhost:{port}/voice-fleet/rooms\n"
         f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
         "Press Ctrl-C to stop everything started here.\n",

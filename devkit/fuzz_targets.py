@@ -105,6 +105,9 @@ class Targets:
                 body.update(event="button_pressed", button=1)
             case DeviceType.LWT:
                 body["status"] = "offline"
+            case DeviceType.RESPONSE:
+                # An answer nobody waits for: dropped and counted, never a device.
+                body.update(messageId=self.fresh_id(), status="success", result={})
         return body
 
     # Ids, sessions and times -------------------------------------------------

@@ -243,6 +243,19 @@ def wait_until_listening(api: HomeAssistantApi, timeout: float = 30) -> None:
     time.sleep(2)
 
 
+def wait_until_running(api: HomeAssistantApi, timeout: float = 120) -> None:
+    """Wait until Home Assistant has finished starting (needs a token).
+
+    Until then it does not handle SIGTERM (signals are attached once start-up
+    is over), so a stop would kill it before it saves its registries.
+    """
+    deadline = time.monotonic() + timeout
+    while api.call("GET", "/api/config")["state"] != "RUNNING":
+        if time.monotonic() > deadline:
+            raise TimeoutError("Home Assistant did not finish starting in time")
+        time.sleep(0.25)
+
+
 def start_hass(
     config_dir: Path,
     output: Path,

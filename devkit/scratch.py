@@ -2,7 +2,8 @@
 
 scripts/soak and the real-broker benchmark both start one. The config loads
 voice_mqtt from the repository and an empty frontend; with --skip-pip Home
-Assistant installs nothing, so the venv is never touched.
+Assistant installs nothing, so the venv is never touched. A browser test asks
+for the real frontend (the home-assistant-frontend package, a test requirement).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from .hass import (
     start_hass,
     stop_process,
     wait_until_listening,
+    wait_until_running,
 )
+from .hass_storage import skip_onboarding_defaults, write_http_settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,14 +39,9 @@ homeassistant:
   country: FR
   language: en
 
-# The frontend is always loaded; an empty one is enough.
-frontend:
-  development_repo: {frontend}
+{frontend}
 
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
+# Where Home Assistant listens is in .storage/http (devkit.hass_storage).
 logger:
   default: warning
 {extra}"""
@@ -57,21 +55,36 @@ def start_scratch_hass(
     name: str,
     extra_yaml: str = "",
     env: dict[str, str] | None = None,
+    real_frontend: bool = False,
+    files: dict[str, str] | None = None,
 ) -> tuple[HomeAssistantApi, subprocess.Popen[bytes]]:
     """Write the config in workdir, start hass, wait for its HTTP server.
 
-    hass is stopped when stack closes.
+    Without real_frontend the frontend is an empty folder: nothing to draw,
+    nothing to load. files are written into the config folder first (a YAML
+    dashboard, say), by their path relative to it. hass is stopped when
+    stack closes.
     """
     config_dir = workdir / "config"
-    frontend = workdir / "frontend"
-    (frontend / "hass_frontend").mkdir(parents=True)
+    frontend = "frontend:"
+    if not real_frontend:
+        # The frontend is always loaded; an empty one is enough.
+        empty = workdir / "frontend"
+        (empty / "hass_frontend").mkdir(parents=True)
+        frontend += f"\n  development_repo: {empty}"
     components = config_dir / "custom_components"
     components.mkdir(parents=True)
     (components / "voice_mqtt").symlink_to(REPO / "custom_components" / "voice_mqtt")
+    for relative, text in (files or {}).items():
+        (config_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (config_dir / relative).write_text(text)
     port = free_port()
+    # As scripts/develop does: the address a stored setting, no onboarding defaults.
+    write_http_settings(config_dir, "127.0.0.1", port)
+    skip_onboarding_defaults(config_dir)
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(
-            tool=tool, name=name, frontend=frontend, port=port, extra=extra_yaml
+            tool=tool, name=name, frontend=frontend, extra=extra_yaml
         )
     )
     hass = start_hass(config_dir, workdir / "home-assistant.out", "--skip-pip", env=env)
@@ -96,4 +109,6 @@ def set_up_voice_mqtt(
     run_flow(api, "mqtt", mqtt_flow_input(("127.0.0.1", broker_port)))
     entry = run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]
     wait_until_listening(api)
+    # Started for good: from now on a stop saves what it has (see there).
+    wait_until_running(api)
     return str(entry["entry_id"])

@@ -191,8 +191,13 @@ class Backend:
         streamed: bool | None = None,
         chunks: int | None = None,
         on_done: Callable[[], None] | None = None,
+        pause: float | None = None,
     ) -> Conversation:
-        """Start a conversation in a room; it plays on the timer thread."""
+        """Start a conversation in a room; it plays on the timer thread.
+
+        pause, when given, replaces the options' phase_pause for this one
+        conversation: a slower or quicker backend.
+        """
         if not self._timers.running:
             raise RuntimeError("the simulator is not running")
         options = self._options
@@ -203,7 +208,7 @@ class Backend:
             chunks=chunks,
             interim_rate=options.interim_rate,
             chunk_rate=options.chunk_rate,
-            pause=options.phase_pause,
+            pause=options.phase_pause if pause is None else pause,
         )
         conversation = Conversation(plan, time.monotonic(), on_done=on_done)
         with self._lock:
@@ -223,6 +228,7 @@ class Backend:
         streamed: bool | None = True,
         chunks: int | None = None,
         timeout: float = 10.0,
+        pause: float | None = None,
     ) -> str:
         """Play a whole conversation; return its session id once acknowledged.
 
@@ -230,7 +236,9 @@ class Backend:
             TimeoutError: it did not finish within its length plus timeout.
             RuntimeError: the simulator stopped meanwhile.
         """
-        conversation = self.begin(room_id, streamed=streamed, chunks=chunks)
+        conversation = self.begin(
+            room_id, streamed=streamed, chunks=chunks, pause=pause
+        )
         if not conversation.finished.wait(conversation.plan.duration + timeout):
             raise TimeoutError(f"the conversation in {room_id} did not finish")
         if conversation.aborted:

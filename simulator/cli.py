@@ -9,6 +9,7 @@ the order of protocol.md, and prints the display actions others send.
 Examples:
   python -m simulator
   python -m simulator --host 192.168.1.10 --username sim --password secret
+  python -m simulator --username voice_backend --password s1 --device-password s2
   python -m simulator --devices 12 --rooms 4 --drop-interval 60 --seed 7
   python -m simulator --version '' --quiet          # the legacy v0 layout
   python -m simulator --also-legacy --duration 120  # v1 and v0, for two minutes
@@ -44,9 +45,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     broker = parser.add_argument_group("broker")
     broker.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    broker.add_argument("--port", type=int, default=1883, help="default: %(default)s")
-    broker.add_argument("--username")
+    broker.add_argument(
+        "--port", type=int, help="default: 1883, or 9001 with --transport websockets"
+    )
+    broker.add_argument(
+        "--transport",
+        choices=("tcp", "websockets"),
+        default="tcp",
+        help="websockets: MQTT over WebSocket, as browser clients connect"
+        " (default: %(default)s)",
+    )
+    broker.add_argument(
+        "--ws-path", default="/mqtt", help="WebSocket path (default: %(default)s)"
+    )
+    broker.add_argument("--username", help="the backend's, and the devices' too")
     broker.add_argument("--password")
+    broker.add_argument(
+        "--device-password",
+        help="every device logs in as its own id (a MAC without its colons) "
+        "with this password, for per-device ACLs (docs/broker-acl.md)",
+    )
 
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument(
@@ -175,7 +193,15 @@ def parse_args(
     if macs is None:
         macs = [DEFAULT_XIAOZHI_MAC] if voice_box_count(args.devices) else []
     options = SimulatorOptions(
-        broker=BrokerAddress(args.host, args.port, args.username, args.password),
+        broker=BrokerAddress(
+            args.host,
+            _port(args.port, args.transport),
+            args.username,
+            args.password,
+            transport=args.transport,
+            ws_path=args.ws_path,
+        ),
+        device_password=args.device_password,
         scheme=protocol.TopicScheme(
             version=args.version,
             base=args.base,
@@ -203,6 +229,12 @@ def parse_args(
         return options.validated(), args.duration
     except OptionError as err:
         parser.error(f"argument --{err.option}: {err.message}")
+
+
+def _port(given: int | None, transport: str) -> int:
+    if given is not None:
+        return given
+    return 9001 if transport == "websockets" else 1883
 
 
 def main(argv: Sequence[str] | None = None) -> int:

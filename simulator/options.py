@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .runtime import BrokerAddress
-from .script import DEFAULT_XIAOZHI_MAC, voice_box_count
+from .script import DEFAULT_XIAOZHI_MAC, DeviceSpec, voice_box_count
 from .wire import protocol
 
 
@@ -28,6 +28,10 @@ class SimulatorOptions:
     """
 
     broker: BrokerAddress = field(default_factory=BrokerAddress)
+    # Set, every device logs in as itself (DeviceSpec.username) with this
+    # password, as a broker with per-device ACLs wants; None: devices log in
+    # as the broker address says, like the backend.
+    device_password: str | None = None
     scheme: protocol.TopicScheme = field(default_factory=protocol.TopicScheme)
     # Publish every voice message on the configured version and then on v0.
     also_legacy: bool = False
@@ -45,6 +49,14 @@ class SimulatorOptions:
     event_interval: float = 60.0  # mean seconds between events per device; 0: none
     seed: int | None = None
     quiet: bool = False
+
+    def device_broker(self, spec: DeviceSpec) -> BrokerAddress:
+        """Return the broker address, with the login, a device connects with."""
+        if self.device_password is None:
+            return self.broker
+        return replace(
+            self.broker, username=spec.username, password=self.device_password
+        )
 
     def validated(self) -> SimulatorOptions:
         """Return these options with MACs normalised, or raise OptionError."""

@@ -16,7 +16,7 @@ import logging
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion
@@ -190,16 +190,26 @@ class Timers:
 
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
-    """Where the broker is and how to log in."""
+    """Where the broker is, how to reach it and how to log in.
+
+    transport "websockets" is MQTT over WebSocket, as the fleet's browser
+    clients connect (ws://broker:9001/mqtt); ws_path is the HTTP path.
+    """
 
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    transport: Literal["tcp", "websockets"] = "tcp"
+    ws_path: str = "/mqtt"
 
     def new_client(self, client_id: str) -> Client:
         """Return a paho client for this broker, not yet connected."""
-        client = Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        client = Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, transport=self.transport
+        )
+        if self.transport == "websockets":
+            client.ws_set_options(path=self.ws_path)
         # A bug in a callback must not end the network thread: paho logs it.
         client.suppress_exceptions = True
         client.enable_logger(_PAHO_LOGGER)
@@ -215,5 +225,7 @@ class BrokerAddress:
         client.loop_start()
 
     def __str__(self) -> str:
-        """Return host:port."""
+        """Return host:port, or the WebSocket URL."""
+        if self.transport == "websockets":
+            return f"ws://{self.host}:{self.port}{self.ws_path}"
         return f"{self.host}:{self.port}"

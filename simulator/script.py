@@ -77,6 +77,15 @@ class DeviceSpec:
     name: str
     mac: str | None = None
 
+    @property
+    def username(self) -> str:
+        """Return the MQTT username of the device's own login (docs/broker-acl.md).
+
+        Its id; a MAC without its colons, since a mosquitto username cannot
+        hold ":".
+        """
+        return self.device_id.replace(":", "")
+
 
 def voice_box_count(devices: int) -> int:
     """Return how many voice boxes a fleet of this size has."""
@@ -127,6 +136,10 @@ class DeviceState:
     status: str = "idle"
     position_ms: int = 0
     session_id: str = ""
+
+
+# The commands apply_command acts on; any other leaves the state as it is.
+ACTED_ON: Final = frozenset({"play", "pause", "stop", "join", "leave"})
 
 
 def apply_command(

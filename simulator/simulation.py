@@ -172,13 +172,21 @@ class Simulator:
     # Conversations ------------------------------------------------------------
 
     def run_conversation(
-        self, room_id: str, streamed: bool = True, chunks: int | None = None
+        self,
+        room_id: str,
+        streamed: bool = True,
+        chunks: int | None = None,
+        pause: float | None = None,
     ) -> str:
         """Play one full conversation in any room; return its session id.
 
-        Returns once the broker acknowledged the last message.
+        pause, when given, is this conversation's gap between steps instead of
+        the options' phase_pause: how quickly the backend answers. Returns
+        once the broker acknowledged the last message.
         """
-        return self.backend.run_conversation(room_id, streamed=streamed, chunks=chunks)
+        return self.backend.run_conversation(
+            room_id, streamed=streamed, chunks=chunks, pause=pause
+        )
 
     # What was received ----------------------------------------------------------
 

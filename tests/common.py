@@ -5,11 +5,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from awesomeversion import AwesomeVersion
+from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockMqttReasonCode,
     async_fire_mqtt_message,
 )
+
+# The Home Assistant the suite runs on: the newest, or the oldest voice_mqtt
+# supports (scripts/test --ha oldest). Where the two differ in what the test
+# harness or Home Assistant itself does, a test asks this, not voice_mqtt.
+HA_VERSION = AwesomeVersion(ha_const.__version__)
+
+
+async def remove_device_in_ui(
+    client: Any, device_id: str, config_entry_id: str
+) -> dict[str, Any]:
+    """Delete a device as its page's Delete does; return the websocket answer.
+
+    2026.9 brought config/device_registry/remove, which the harness's
+    remove_device sends; 2026.8 knows only remove_config_entry, which names
+    the config entry too.
+    """
+    if HA_VERSION >= "2026.9":
+        answer: dict[str, Any] = await client.remove_device(device_id)
+    else:
+        answer = await client.remove_device(device_id, config_entry_id)
+    return answer
 
 
 def voice_topic(room: str, session: str, message_type: str, version: str = "v1") -> str:

@@ -271,6 +271,8 @@ async def test_options_flow_stores_options_and_reloads(
         "max_devices": 1200.0,
         "max_rooms": 50.0,
         "backend_silent_minutes": 15.0,
+        "broker_health": True,
+        "history_turns": 20.0,
     }
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -286,6 +288,8 @@ async def test_options_flow_stores_options_and_reloads(
         "max_devices": 1200,
         "max_rooms": 50,
         "backend_silent_minutes": 15,
+        "broker_health": True,
+        "history_turns": 20,
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
@@ -295,6 +299,7 @@ async def test_options_flow_stores_options_and_reloads(
     assert (new_hub.settings.max_devices, new_hub.settings.max_rooms) == (1200, 50)
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
     assert "admin/request/snapshot" in new_hub.subscriptions
+    assert "$SYS/broker/uptime" in new_hub.subscriptions
 
 
 async def test_options_form_shows_current_values(
@@ -316,4 +321,6 @@ async def test_options_form_shows_current_values(
         "max_devices": 1000,
         "max_rooms": 200,
         "backend_silent_minutes": 30,
+        "broker_health": False,
+        "history_turns": 50,
     }

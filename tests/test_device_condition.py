@@ -24,7 +24,6 @@ from homeassistant.components.device_automation.trigger import (
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.setup import async_setup_component
-import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -36,6 +35,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 import yaml
 
 from custom_components.voice_mqtt import device_condition, device_trigger
+from custom_components.voice_mqtt.compat import vol
 from custom_components.voice_mqtt.const import DOMAIN
 
 from .automations import (
@@ -47,6 +47,7 @@ from .automations import (
     bridge_device,
     registry_device,
 )
+from .common import remove_device_in_ui
 
 TEST_EVENT = "voice_mqtt_test_check"
 
@@ -239,7 +240,7 @@ async def test_a_deleted_device_fails_its_condition(
     calls = await gated(hass, condition(device, "is_online"))
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
-    assert (await client.remove_device(device))["success"]
+    assert (await remove_device_in_ui(client, device, integration.entry_id))["success"]
     await hass.async_block_till_done()
     await check(hass)
     assert calls == []
@@ -263,7 +264,7 @@ async def test_invalid_configs_are_refused(
         condition(device, "is_online", **{"for": "later"}),
         condition(device, "is_online", to="on"),
     ):
-        with pytest.raises(probatio.Invalid):
+        with pytest.raises(vol.Invalid):
             await validate(hass, config)
     for config in (
         condition(room, "is_online"),

@@ -21,7 +21,6 @@ from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.trigger import TriggerInfo
 from homeassistant.setup import async_setup_component
-import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -35,6 +34,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.voice_mqtt import device_trigger
+from custom_components.voice_mqtt.compat import vol
 from custom_components.voice_mqtt.const import DOMAIN
 
 from .automations import (
@@ -50,7 +50,7 @@ from .automations import (
     bridge_device,
     registry_device,
 )
-from .common import disconnect, reconnect
+from .common import disconnect, reconnect, remove_device_in_ui
 
 DEVICE_TRIGGERS = {"online", "offline", "status_changed"}
 ROOM_TRIGGERS = {
@@ -514,7 +514,9 @@ async def test_a_deleted_device_fires_nothing_when_it_comes_back(
     # Deleted from its device page.
     assert await async_setup_component(hass, "config", {})
     client = await hass_ws_client(hass)
-    response = await client.remove_device(device_id(hass, integration))
+    response = await remove_device_in_ui(
+        client, device_id(hass, integration), integration.entry_id
+    )
     assert response["success"]
     await hass.async_block_till_done()
     # It speaks again: a new device, whose entities take the same ids.
@@ -600,7 +602,7 @@ async def test_invalid_configs_are_refused(
         trigger(room, "tool_executed", success="maybe"),
         trigger(room, "display_action", **{"for": "00:01:00"}),
     ):
-        with pytest.raises(probatio.Invalid):
+        with pytest.raises(vol.Invalid):
             await validate(hass, config)
     for config in (
         trigger(room, "online"),  # a room is no voice device
@@ -706,6 +708,25 @@ async def test_capabilities_of_status_changed(
             },
         ]
     }
+
+
+async def test_the_outcome_reads_as_words_in_the_editor(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    fleet: Fleet,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    # The automation editor shows a device trigger's select options by their
+    # labels: it does not translate them (seen in the browser: "false").
+    result = await capabilities(
+        hass, hass_ws_client, trigger(room_id(hass, integration), "tool_executed")
+    )
+    select = result["extra_fields"][0]["selector"]["select"]
+    assert select["options"] == [
+        {"value": "true", "label": "Succeeded"},
+        {"value": "false", "label": "Failed"},
+    ]
+    assert select["translation_key"] == "tool_outcome"
 
 
 @pytest.mark.parametrize(

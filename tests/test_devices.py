@@ -41,7 +41,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.voice_mqtt.const import DOMAIN
 from custom_components.voice_mqtt.persistence import last_seen_store
 
-from .common import disconnect, reconnect, send
+from .common import disconnect, reconnect, remove_device_in_ui, send
 
 ONLINE = "sensor.voice_assistant_mqtt_devices_online"
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -538,7 +538,7 @@ async def test_a_restart_restores_in_one_batch_and_writes_no_registry(
     # bridge's entities come first): not one per device, nor 50 at a time.
     rooms, devices = 12, 120
     assert sorted(added) == sorted(
-        [3, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 3]
+        [4, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 5]
     )
     assert device_updates == []
     assert entity_updates == []
@@ -595,7 +595,7 @@ async def test_removing_a_device_from_the_ui(
             (DOMAIN, device_id), integration.entry_id
         )
         assert device is not None
-        response = await client.remove_device(device.id)
+        response = await remove_device_in_ui(client, device.id, integration.entry_id)
         assert response["success"]
     await hass.async_block_till_done()
     assert registry_device(device_registry, integration, "VR_1") is None
@@ -607,7 +607,7 @@ async def test_removing_a_device_from_the_ui(
         (DOMAIN, integration.entry_id), integration.entry_id
     )
     assert bridge is not None
-    response = await client.remove_device(bridge.id)
+    response = await remove_device_in_ui(client, bridge.id, integration.entry_id)
     assert not response["success"], "the bridge stays"
 
     # A removed device that speaks again comes back.

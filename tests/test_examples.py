@@ -19,13 +19,17 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    async_mock_service,
 )
-from pytest_homeassistant_custom_component.typing import MqttMockHAClient
+from pytest_homeassistant_custom_component.typing import (
+    MqttMockHAClient,
+    MqttMockPahoClient,
+)
 import yaml
 
 from custom_components.voice_mqtt.const import DOMAIN
 
-from .common import send
+from .common import disconnect, reconnect, send
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 MAC = "cc:ba:97:11:0e:84"
@@ -95,6 +99,58 @@ async def test_the_wake_blueprint_sends_ws_start_on_time(
     await hass.services.async_call(
         "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )
+
+
+@pytest.mark.parametrize("back_after", [2, 10])
+async def test_the_broker_blueprint_notifies_after_minutes_away(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    mqtt_mock: MqttMockHAClient,
+    mqtt_client_mock: MqttMockPahoClient,
+    freezer: FrozenDateTimeFactory,
+    config_dir: Path,
+    back_after: int,
+) -> None:
+    sent = async_mock_service(hass, "notify", "send_message")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "voice_mqtt/broker_unreachable.yaml",
+                    "input": {
+                        "connection": "binary_sensor.voice_assistant_mqtt_mqtt_connection",
+                        "minutes": 5,
+                        "notify": ["notify.phone"],
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+    async def minutes(count: int) -> None:
+        freezer.tick(timedelta(minutes=count))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+
+    disconnect(mqtt_mock, mqtt_client_mock)
+    await hass.async_block_till_done()
+    await minutes(min(back_after, 4))
+    assert sent == []  # a short outage tells nobody
+    if back_after > 5:
+        await minutes(back_after - 4)
+    reconnect(mqtt_mock, mqtt_client_mock)
+    await hass.async_block_till_done()
+    messages = [call.data["message"] for call in sent]
+    if back_after > 5:
+        assert len(messages) == 2
+        assert "unreachable for 5 minutes" in messages[0]
+        assert messages[1] == "The MQTT broker is reachable again."
+        assert sent[0].data["entity_id"] == ["notify.phone"]
+    else:
+        assert messages == []
 
 
 # The dashboard -----------------------------------------------------------------
@@ -194,3 +250,59 @@ def test_the_naming_rule_catches_repeated_device_names() -> None:
         "binary_sensor.d",
         "sensor.f",
     ]
+
+
+# Response times as a graph ------------------------------------------------------
+
+GRAPHS = {"history-graph", "statistics-graph"}
+
+
+def graphed(card: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Yield (card type, entity id) for each entity a graph card plots."""
+    for child in card.get("cards", []):
+        yield from graphed(child)
+    if card["type"] in GRAPHS:
+        for row in card["entities"]:
+            yield card["type"], row if isinstance(row, str) else row["entity"]
+
+
+async def test_the_dashboard_plots_each_rooms_response_times(
+    hass: HomeAssistant, integration: MockConfigEntry
+) -> None:
+    dashboard = yaml.safe_load((EXAMPLES / "dashboard.yaml").read_text())
+    plotted = {
+        pair
+        for view in dashboard["views"]
+        for card in view["cards"]
+        for pair in graphed(card)
+    }
+    sensors = {
+        f"sensor.{room}_voice_assistant_{key}"
+        for room in ("living_room", "kitchen")  # the demo's rooms
+        for key in ("response_time", "turn_duration")
+    }
+    assert {entity for _, entity in plotted} >= sensors
+    # Long-term statistics too, beyond the recorder's days of history.
+    assert {entity for kind, entity in plotted if kind == "statistics-graph"} >= {
+        entity for entity in sensors if entity.endswith("response_time")
+    }
+
+    # They are the sensors voice_mqtt makes, and numbers a graph can draw.
+    for room in ("living_room", "kitchen"):
+        for message_type, payload in (
+            ("transcript/final", {"text": "what time is it"}),
+            ("response", {"text": "It is noon."}),
+            ("state", {"state": "idle"}),
+        ):
+            send(
+                hass,
+                f"v1/voice_assistant/room/{room}/session/S1/{message_type}",
+                payload,
+            )
+    await hass.async_block_till_done()
+    for entity_id in sensors:
+        state = hass.states.get(entity_id)
+        assert state is not None, entity_id
+        float(state.state)
+        assert state.attributes["device_class"] == "duration"
+        assert state.attributes["state_class"] == "measurement"

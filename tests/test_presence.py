@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from custom_components.voice_mqtt.presence import Presence, PresenceTracker
+from custom_components.voice_mqtt.presence import (
+    OfflineReason,
+    Presence,
+    PresenceTracker,
+)
 
 T0 = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -90,3 +94,16 @@ def test_suspended_clock_does_not_expire_and_resumes_with_a_full_timeout() -> No
     offline.observe(False, now=0)
     offline.resume(10)
     assert offline.deadline is None
+
+
+def test_the_first_evidence_of_offline_says_why() -> None:
+    tracker = PresenceTracker(timeout=45)
+    tracker.observe(True, now=0)
+    assert tracker.offline_reason is None
+    assert tracker.observe(False, now=1, reason=OfflineReason.LAST_WILL)
+    assert not tracker.observe(False, now=2, reason=OfflineReason.STATUS)
+    assert tracker.offline_reason is OfflineReason.LAST_WILL, "the first one counts"
+    tracker.observe(True, now=3)
+    assert tracker.offline_reason is None, "online again"
+    assert tracker.expire(48)
+    assert tracker.offline_reason is OfflineReason.HEARTBEAT_TIMEOUT

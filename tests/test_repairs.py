@@ -138,8 +138,13 @@ async def test_the_mismatch_clears_itself_when_that_traffic_stops(
     assert mismatch(hass, integration) is None
 
 
+# A heartbeat a minute: the device must stay online between them (with the
+# default 45 s timeout it went offline, and whether the check saw it online
+# depended on the order Home Assistant's test clock fired the timers).
+@pytest.mark.parametrize("entry_options", [{"heartbeat_timeout": 120}])
 async def test_a_silent_backend_raises_an_issue_until_it_speaks_again(
     hass: HomeAssistant,
+    entry_options: dict[str, Any],
     integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:

@@ -9,12 +9,16 @@ describe the version the manifest ships.
 
 from __future__ import annotations
 
+from importlib import metadata
 import json
 from pathlib import Path
 import re
 import tomllib
 from typing import Any
 
+from homeassistant import components
+from homeassistant.auth.mfa_modules import totp
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[1]
@@ -90,11 +94,105 @@ def test_tests_run_scripts_test_on_python_314_with_mosquitto() -> None:
     # A string: YAML reads 3.14 unquoted as the number 3.14, and 3.10 as 3.1.
     assert python["python-version"] == "3.14"
     assert python["cache"] == "pip"
-    assert python["cache-dependency-path"] == "requirements_test.txt"
+    # The cache follows both requirement files (setup-python takes a list, a line each).
+    assert python["cache-dependency-path"].split() == [
+        "requirements_test.txt",
+        "requirements_oldest.txt",
+    ]
     commands = [step["run"] for step in job if "run" in step]
     assert any("apt-get install" in run and "mosquitto" in run for run in commands)
-    assert commands[-1].strip() == "scripts/test"
+    assert commands[-1].strip() == "scripts/test --ha ${{ matrix.ha }}"
     assert (ROOT / "scripts" / "test").stat().st_mode & 0o111
+
+
+def test_tests_run_on_the_newest_and_the_oldest_home_assistant() -> None:
+    strategy = load(GITHUB / "workflows" / "tests.yml")["jobs"]["tests"]["strategy"]
+    assert strategy["matrix"] == {"ha": ["newest", "oldest"]}
+    assert strategy["fail-fast"] is False
+    script = (ROOT / "scripts" / "test").read_text()
+    assert "newest) venv=.venv ;;" in script
+    assert "oldest) venv=.venv-oldest ;;" in script
+    bootstrap = (ROOT / "scripts" / "bootstrap").read_text()
+    assert '"--ha oldest") venv=.venv-oldest requirements=requirements_oldest.txt' in (
+        bootstrap
+    )
+    assert ".venv-oldest" in (ROOT / ".gitignore").read_text().splitlines()
+    # The project's own CI runs the README's command, then the oldest.
+    ci = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert ci[-2:] == [
+        "../shared/py314/run scripts/test",
+        "exec ../shared/py314/run scripts/test --ha oldest",
+    ]
+
+
+def pins(name: str) -> dict[str, str]:
+    """Return a requirements file's pins, by normalised package name."""
+    found: dict[str, str] = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            package, _, version = line.partition("==")
+            found[canonical(package)] = version.strip()
+    return found
+
+
+def canonical(package: str) -> str:
+    """Return a package name as pip compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", package.strip()).lower()
+
+
+def test_hacs_declares_the_oldest_home_assistant_the_suite_runs_on() -> None:
+    oldest = pins("requirements_oldest.txt")["homeassistant"]
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert hacs["homeassistant"] == oldest
+    minor = ".".join(oldest.split(".")[:2])  # 2026.8
+    readme = (ROOT / "README.md").read_text()
+    assert f"Home Assistant {minor} or later" in readme
+    assert f"Home Assistant {minor}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_tools_are_the_same_on_both_home_assistants() -> None:
+    newest, oldest = pins("requirements_test.txt"), pins("requirements_oldest.txt")
+    for package in ("hypothesis", "amqtt", "playwright"):
+        assert newest[package] == oldest[package], package
+
+
+def _running_requirements() -> str:
+    """Return the requirements file of the venv this suite runs in."""
+    harness = metadata.version("pytest-homeassistant-custom-component")
+    for name in ("requirements_test.txt", "requirements_oldest.txt"):
+        if pins(name)["pytest-homeassistant-custom-component"] == harness:
+            return name
+    pytest.fail(f"no requirements file pins the harness {harness}")
+
+
+def _home_assistants_pins() -> dict[str, str]:
+    """Return every pin of the installed Home Assistant's manifests."""
+    found = {}
+    requirements = list(totp.REQUIREMENTS)
+    for manifest in Path(components.__file__).parent.glob("*/manifest.json"):
+        requirements += json.loads(manifest.read_text()).get("requirements", [])
+    for requirement in requirements:
+        package, _, version = requirement.partition("==")
+        found[canonical(package)] = version
+    return found
+
+
+def test_the_demo_packages_are_pinned_as_home_assistant_pins_them() -> None:
+    # Else the demo's first start installs the release Home Assistant wants.
+    name = _running_requirements()
+    wanted = _home_assistants_pins()
+    ours = pins(name)
+    shared = set(ours) & set(wanted)
+    assert {"home-assistant-frontend", "hassil", "mutagen", "pyturbojpeg"} <= shared
+    assert {package: ours[package] for package in shared} == {
+        package: wanted[package] for package in shared
+    }, name
+    if name == "requirements_oldest.txt":
+        assert metadata.version("homeassistant") == ours["homeassistant"]
 
 
 def test_the_bug_form_asks_for_versions_and_the_diagnostics() -> None:

@@ -27,8 +27,10 @@ from simulator import (
     Simulator,
     SimulatorOptions,
 )
+from simulator.answers import answer_payload
+from simulator.backend import Backend
 from simulator.cli import parse_args
-from simulator.runtime import Inbox, Timers
+from simulator.runtime import Console, Inbox, Timers
 from simulator.script import (
     DEFAULT_XIAOZHI_MAC,
     FAILURE_ANSWER,
@@ -324,6 +326,39 @@ def test_commands_change_the_device_state() -> None:
             apply_command(idle, "join", {"sessionId": bad_session})
 
 
+def test_devices_answer_commands_that_carry_a_message_id() -> None:
+    playing = DeviceState("playing", 3000, "S_1")
+    assert answer_payload("play", {}, playing, uptime=5) is None
+    assert answer_payload("get_status", {"messageId": 7}, playing, uptime=5) is None
+    assert answer_payload("get_status", {"messageId": "a"}, playing, uptime=5) == {
+        "messageId": "a",
+        "status": "success",
+        "result": {
+            "status": "playing",
+            "positionMs": 3000,
+            "sessionId": "S_1",
+            "uptime": 5,
+            "firmware": "simulator-1.0.0",
+        },
+    }
+    assert answer_payload("pause", {"messageId": "b"}, playing, uptime=5) == {
+        "messageId": "b",
+        "status": "success",
+        "result": {"status": "playing"},
+    }
+    refused = answer_payload(
+        "join", {"messageId": "c"}, playing, uptime=5, refusal="sessionId is empty"
+    )
+    assert refused == {
+        "messageId": "c",
+        "status": "error",
+        "result": {"error": "sessionId is empty"},
+    }
+    unknown = answer_payload("reboot", {"messageId": "d"}, playing, uptime=5)
+    assert unknown is not None
+    assert unknown["result"] == {"error": "unknown command reboot"}
+
+
 def test_command_filters_follow_the_scheme() -> None:
     scheme = protocol.TopicScheme(device_prefix="home/devices")
     assert (
@@ -350,6 +385,32 @@ def test_the_command_line_defaults_are_the_options_defaults() -> None:
     two_macs = ["--xiaozhi-mac", "CCBA97110E85", "--xiaozhi-mac", DEFAULT_XIAOZHI_MAC]
     macs, _ = parse_args(["--devices", "4", *two_macs])
     assert macs.xiaozhi_macs == ("cc:ba:97:11:0e:85", DEFAULT_XIAOZHI_MAC)
+    websocket, _ = parse_args(["--transport", "websockets"])
+    assert str(websocket.broker) == "ws://127.0.0.1:9001/mqtt"
+    elsewhere, _ = parse_args(["--transport", "websockets", "--port", "8080"])
+    assert (elsewhere.broker.port, elsewhere.broker.transport) == (8080, "websockets")
+    assert str(parse_args(["--port", "1884"])[0].broker) == "127.0.0.1:1884"
+
+
+def test_devices_can_log_in_as_themselves() -> None:
+    # As the backend logs in, the devices too, unless each has its own login.
+    shared, _ = parse_args(["--username", "sim", "--password", "s1"])
+    fleet = Simulator(shared).devices
+    assert {shared.device_broker(spec) for spec in fleet} == {shared.broker}
+    own, _ = parse_args(
+        ["--username", "sim", "--password", "s1", "--device-password", "d"]
+    )
+    logins = [
+        (login.username, login.password, login.port)
+        for login in map(own.device_broker, Simulator(own).devices)
+    ]
+    # A mosquitto username cannot hold ":": the box's MAC loses its colons.
+    assert logins == [
+        ("ccba97110e84", "d", 1883),
+        ("VR_0001", "d", 1883),
+        ("BR_0001", "d", 1883),
+    ]
+    assert (own.broker.username, own.broker.password) == ("sim", "s1")
 
 
 @pytest.mark.parametrize(
@@ -421,6 +482,27 @@ def test_timers_run_in_time_order_and_stop_at_once() -> None:
     assert ran == ["a", "b"]
     assert time.monotonic() - started < 30  # not the hour-long timer
     assert not timers.running
+
+
+def test_a_conversation_can_take_its_own_pace() -> None:
+    timers = Timers()
+    backend = Backend(
+        SimulatorOptions(phase_pause=0.3),
+        Console(quiet=True),
+        Inbox(),
+        timers,
+        Random(1),  # noqa: S311 - not for security
+    )
+    timers.start()
+    try:
+        usual = backend.begin("living_room")
+        slow = backend.begin("kitchen", pause=2.0)
+    finally:
+        backend.disconnect()
+        timers.stop()
+    # wake_detected, then listening one pause later.
+    assert [step.at for step in usual.plan.steps[:2]] == [0, 0.3]
+    assert [step.at for step in slow.plan.steps[:2]] == [0, 2.0]
 
 
 def test_the_inbox_waits_for_a_match() -> None:
@@ -606,6 +688,32 @@ def test_a_simulation_on_mosquitto(broker: Broker) -> None:
                 and payload(m)["positionMs"] == 500
             )
         )
+        # Commands that ask for an answer get one, with the same messageId.
+        for command, message_id in (("get_status", "m-1"), ("reboot", "m-2")):
+            listener.client.publish(
+                f"devices/VR_0001/commands/{command}",
+                json.dumps({"messageId": message_id}),
+                qos=1,
+            )
+        answers = {
+            message_id: payload(
+                listener.wait_for(
+                    lambda m, i=message_id: (
+                        m.topic == "devices/VR_0001/response"
+                        and payload(m)["messageId"] == i
+                    )
+                )
+            )
+            for message_id in ("m-1", "m-2")
+        }
+        assert answers["m-1"]["status"] == "success"
+        assert answers["m-1"]["result"]["firmware"] == "simulator-1.0.0"
+        assert answers["m-1"]["result"]["uptime"] >= 0
+        assert answers["m-2"] == {
+            "messageId": "m-2",
+            "status": "error",
+            "result": {"error": "unknown command reboot"},
+        }
         ws_start = simulator.wait_for(lambda r: r.kind is Kind.WS_START, 30)
         assert ws_start.payload["wss"] == "wss://voice.example/ws"
         action = simulator.wait_for(lambda r: r.kind is Kind.DISPLAY_ACTION, 30)

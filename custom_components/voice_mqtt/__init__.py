@@ -10,7 +10,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .card import async_register_card
 from .const import DOMAIN
+from .history import history_store
+from .history_api import async_setup_history_api
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .persistence import last_seen_store
 from .services import async_setup_services
@@ -22,8 +25,10 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the service actions, once for all entries."""
+    """Register the actions, the websocket command and the card, once for all."""
     async_setup_services(hass)
+    async_setup_history_api(hass)
+    await async_register_card(hass)
     return True
 
 
@@ -52,12 +57,14 @@ async def async_unload_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -
     if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         # When rooms and devices were last heard of, saved now, not in a minute.
         await entry.runtime_data.last_seen.async_save()
+        await entry.runtime_data.history.async_flush()
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -> None:
     """Forget this entry's store, and clear the admin snapshot it kept retained."""
     await last_seen_store(hass, entry.entry_id).async_remove()
+    await history_store(hass, entry.entry_id).async_remove()
     settings = Settings.from_entry(entry)
     if settings.admin_snapshot:
         await async_clear_snapshot(hass, settings)

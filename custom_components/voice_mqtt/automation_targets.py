@@ -19,9 +19,8 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .entity import unique_id
 from .listeners import Scope
-from .registry import identify
+from .registry import identify, unique_id
 
 
 @dataclass(frozen=True, slots=True)

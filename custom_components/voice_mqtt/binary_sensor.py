@@ -9,11 +9,11 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import BinarySensorDeviceClass
 from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
@@ -71,6 +71,8 @@ DEVICE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[Device], ...] = (
 
 class VoiceMqttBinarySensor[ModelT](VoiceMqttEntity[ModelT], BinarySensorEntity):
     """A binary sensor of the bridge, a room or a device."""
+
+    platform_domain = Platform.BINARY_SENSOR
 
     entity_description: VoiceMqttBinarySensorDescription[ModelT]
 

@@ -24,15 +24,17 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
-import probatio
 
+from .compat import vol
 from .const import (
     CONF_ADMIN_PREFIX,
     CONF_ADMIN_SNAPSHOT,
     CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
+    CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
+    CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
     CONF_MAX_DEVICES,
     CONF_MAX_ROOMS,
@@ -42,6 +44,7 @@ from .const import (
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
+    DEFAULT_HISTORY_TURNS,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -52,6 +55,7 @@ from .const import (
     LARGEST_MAX_ROOMS,
     MAX_BACKEND_SILENT_MINUTES,
     MAX_HEARTBEAT_TIMEOUT,
+    MAX_HISTORY_TURNS,
     MAX_STALE_DEVICE_DAYS,
     MIN_HEARTBEAT_TIMEOUT,
 )
@@ -85,19 +89,19 @@ def _number(lowest: int, largest: int, unit: str | None = None) -> NumberSelecto
     return NumberSelector(config)
 
 
-def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
+def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
     """Return the options form, filled in with the current options."""
 
-    def field(key: str, default: Any) -> probatio.Required:
-        return probatio.Required(key, default=options.get(key, default))
+    def field(key: str, default: Any) -> vol.Required:
+        return vol.Required(key, default=options.get(key, default))
 
-    return probatio.Schema(
+    return vol.Schema(
         {
             field(CONF_LEGACY_TOPICS, False): BooleanSelector(),
             field(CONF_HEARTBEAT_TIMEOUT, DEFAULT_HEARTBEAT_TIMEOUT): _number(
                 MIN_HEARTBEAT_TIMEOUT, MAX_HEARTBEAT_TIMEOUT, "s"
             ),
-            probatio.Required(
+            vol.Required(
                 CONF_QOS, default=str(options.get(CONF_QOS, DEFAULT_QOS))
             ): SelectSelector(
                 SelectSelectorConfig(
@@ -116,6 +120,10 @@ def _options_schema(options: Mapping[str, Any]) -> probatio.Schema:
             field(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS): _number(1, LARGEST_MAX_ROOMS),
             field(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES): _number(
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
+            ),
+            field(CONF_BROKER_HEALTH, False): BooleanSelector(),
+            field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
+                0, MAX_HISTORY_TURNS
             ),
         }
     )
@@ -150,17 +158,17 @@ def _title(scheme: TopicScheme) -> str:
     return f"{TITLE} ({scheme.voice_root})"
 
 
-def _namespace_schema(values: dict[str, str]) -> probatio.Schema:
+def _namespace_schema(values: dict[str, str]) -> vol.Schema:
     fields: dict[Any, Any] = {
         # Optional with a suggestion, not a default: clearing the field must
         # be able to select the legacy layout (no version level).
-        probatio.Optional(
+        vol.Optional(
             CONF_VERSION, description={"suggested_value": values[CONF_VERSION]}
         ): TextSelector(),
     }
     for key in _PREFIX_FIELDS:
-        fields[probatio.Required(key, default=values[key])] = TextSelector()
-    return probatio.Schema(fields)
+        fields[vol.Required(key, default=values[key])] = TextSelector()
+    return vol.Schema(fields)
 
 
 class VoiceMqttConfigFlow(ConfigFlow, domain=DOMAIN):

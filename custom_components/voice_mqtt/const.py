@@ -18,6 +18,8 @@ CONF_LEGACY_TOPICS: Final = "legacy_topics"
 CONF_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
 CONF_QOS: Final = "qos"
 CONF_ADMIN_SNAPSHOT: Final = "admin_snapshot"
+CONF_HISTORY_TURNS: Final = "history_turns"
+CONF_BROKER_HEALTH: Final = "broker_health"
 CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
@@ -31,9 +33,9 @@ MAX_HEARTBEAT_TIMEOUT: Final = 3600
 
 # Caps on the rooms and devices one entry knows, against an id flood: anyone
 # who may publish on devices/+/status could otherwise create devices without
-# end. Home Assistant adds at most 10,000 entities per config entry; a device
-# has 5 entities and a room 9, so the largest caps still fit:
-# 1,500 x 5 + 250 x 9 + 4 (bridge) = 9,754.
+# end. Home Assistant adds at most 10,000 enabled entities per config entry; a
+# device has 5 enabled by default (and 2 disabled) and a room 9, so the
+# largest caps still fit: 1,500 x 5 + 250 x 9 + 5 (bridge) = 9,755.
 DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
 LARGEST_MAX_DEVICES: Final = 1500
@@ -43,6 +45,8 @@ LARGEST_MAX_ROOMS: Final = 250
 # (after some were) while devices are online; 0 turns it off.
 DEFAULT_BACKEND_SILENT_MINUTES: Final = 30
 MAX_BACKEND_SILENT_MINUTES: Final = 1440
+DEFAULT_HISTORY_TURNS: Final = 50
+MAX_HISTORY_TURNS: Final = 500
 
 # Topics in manifest.json for MQTT discovery (the default namespace). Only the
 # announce topic: Home Assistant starts a config flow for every message on a

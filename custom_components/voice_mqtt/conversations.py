@@ -1,7 +1,8 @@
 """Whole turns for automations: one bus event per turn, and today's figures.
 
 Each turn a room finishes (see turns.py) fires `voice_mqtt_conversation` on
-Home Assistant's bus, for automations and the logbook, and adds to the
+Home Assistant's bus, for automations and the logbook (with the room's
+Conversation entity and device, so the turn shows in their logbooks), and adds to the
 fleet's figures of the day (turns, mean response time), which reset at
 local midnight. Work is per turn, never per message.
 """
@@ -11,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_change
 
 from .const import DOMAIN
+from .listeners import Scope
+from .registry import RegistrySync
 from .turns import Turn
 
 EVENT_CONVERSATION: Final = f"{DOMAIN}_conversation"
@@ -50,11 +54,11 @@ class Conversations:
     """Fires one event per turn and keeps the figures of the day."""
 
     def __init__(
-        self, hass: HomeAssistant, entry_id: str, changed: Callable[[], None]
+        self, hass: HomeAssistant, registry: RegistrySync, changed: Callable[[], None]
     ) -> None:
         """Call changed when the figures of the day change."""
         self._hass = hass
-        self._entry_id = entry_id
+        self._registry = registry
         self._changed = changed
         self.turns_today = 0
         self._timed_today = 0
@@ -75,14 +79,19 @@ class Conversations:
         )
 
     @callback
-    def finished(self, turn: Turn, room_device_id: str | None) -> None:
+    def finished(self, turn: Turn) -> None:
         """A room finished a turn: tell the bus, count it."""
+        registry, room_id = self._registry, turn.room_id
         self._hass.bus.async_fire(
             EVENT_CONVERSATION,
             {
                 **turn_data(turn),
-                "config_entry_id": self._entry_id,
-                "device_id": room_device_id,
+                "config_entry_id": registry.entry_id,
+                ATTR_DEVICE_ID: registry.device_id(Scope.ROOM, room_id),
+                # The logbook attaches the turn to the entity by this id.
+                ATTR_ENTITY_ID: registry.entity_id(
+                    Scope.ROOM, room_id, Platform.EVENT, "conversation"
+                ),
             },
         )
         self.turns_today += 1

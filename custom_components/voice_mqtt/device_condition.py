@@ -21,7 +21,6 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConditionErrorMessage
 from homeassistant.helpers import condition, config_validation as cv
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
-import probatio
 
 from .automation_targets import (
     CONNECTIVITY,
@@ -31,6 +30,7 @@ from .automation_targets import (
     async_listed,
     async_target,
 )
+from .compat import vol
 
 # Each type: the entity it reads and the state it asks for.
 CONDITION_TYPES: Final[dict[str, tuple[EntityKind, str]]] = {
@@ -44,12 +44,12 @@ CONDITION_TYPES: Final[dict[str, tuple[EntityKind, str]]] = {
 # the fields every condition has (enabled), which Home Assistant has turned
 # into objects by the time a condition is set up.
 _OWN_FIELDS: Final = {
-    probatio.Required(CONF_TYPE): probatio.In(list(CONDITION_TYPES)),
-    probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
-    probatio.Optional(CONF_FOR): cv.positive_time_period,
+    vol.Required(CONF_TYPE): vol.In(list(CONDITION_TYPES)),
+    vol.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
+    vol.Optional(CONF_FOR): cv.positive_time_period,
 }
 CONDITION_SCHEMA: Final = cv.DEVICE_CONDITION_BASE_SCHEMA.extend(_OWN_FIELDS)
-_SETUP_SCHEMA: Final = probatio.Schema(_OWN_FIELDS, extra=probatio.ALLOW_EXTRA)
+_SETUP_SCHEMA: Final = vol.Schema(_OWN_FIELDS, extra=vol.ALLOW_EXTRA)
 
 
 async def async_validate_condition_config(
@@ -74,11 +74,11 @@ async def async_get_conditions(
 
 async def async_get_condition_capabilities(
     hass: HomeAssistant, config: ConfigType
-) -> dict[str, probatio.Schema]:
+) -> dict[str, vol.Schema]:
     """Offer how long the state must have held."""
     return {
-        "extra_fields": probatio.Schema(
-            {probatio.Optional(CONF_FOR): cv.positive_time_period_dict}
+        "extra_fields": vol.Schema(
+            {vol.Optional(CONF_FOR): cv.positive_time_period_dict}
         )
     }
 

@@ -39,7 +39,6 @@ from homeassistant.helpers.entity_registry import EventEntityRegistryUpdatedData
 from homeassistant.helpers.event import async_track_entity_registry_updated_event
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
-import probatio
 
 from .automation_targets import (
     CONNECTIVITY,
@@ -52,6 +51,7 @@ from .automation_targets import (
     async_listed,
     async_target,
 )
+from .compat import vol
 
 CONF_TO: Final = "to"
 CONF_SUCCESS: Final = "success"
@@ -69,9 +69,9 @@ NO_NEWS: Final = [STATE_UNAVAILABLE, STATE_UNKNOWN]
 # options (success, action_type) do not match it.
 type Details = Callable[[Target, State, State, ConfigType], dict[str, Any] | None]
 
-_FOR_FIELD: Final = {probatio.Optional(CONF_FOR): cv.positive_time_period}
-_FOR_CAPABILITY: Final = {probatio.Optional(CONF_FOR): cv.positive_time_period_dict}
-_NON_EMPTY: Final = probatio.All(cv.string, probatio.Length(min=1))
+_FOR_FIELD: Final = {vol.Optional(CONF_FOR): cv.positive_time_period}
+_FOR_CAPABILITY: Final = {vol.Optional(CONF_FOR): cv.positive_time_period_dict}
+_NON_EMPTY: Final = vol.All(cv.string, vol.Length(min=1))
 
 
 def _device(
@@ -157,9 +157,9 @@ TRIGGER_TYPES: Final[dict[str, TriggerType]] = {
     "status_changed": TriggerType(
         kind=DEVICE_STATUS,
         details=_status,
-        fields={probatio.Optional(CONF_TO): _NON_EMPTY, **_FOR_FIELD},
+        fields={vol.Optional(CONF_TO): _NON_EMPTY, **_FOR_FIELD},
         capabilities={
-            probatio.Optional(CONF_TO): selector.SelectSelector(
+            vol.Optional(CONF_TO): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=list(KNOWN_STATUSES),
                     custom_value=True,
@@ -176,13 +176,17 @@ TRIGGER_TYPES: Final[dict[str, TriggerType]] = {
         kind=TOOL_EXECUTED,
         details=_tool,
         event=True,
-        fields={probatio.Optional(CONF_SUCCESS): cv.boolean},
+        fields={vol.Optional(CONF_SUCCESS): cv.boolean},
         # A select, not a switch: a switch shows off while the field is unset,
-        # which means either outcome.
+        # which means either outcome. Labelled too: the automation editor
+        # does not translate a device trigger's selects (it showed "false").
         capabilities={
-            probatio.Optional(CONF_SUCCESS): selector.SelectSelector(
+            vol.Optional(CONF_SUCCESS): selector.SelectSelector(
                 selector.SelectSelectorConfig(
-                    options=["true", "false"],
+                    options=[
+                        selector.SelectOptionDict(value="true", label="Succeeded"),
+                        selector.SelectOptionDict(value="false", label="Failed"),
+                    ],
                     mode=selector.SelectSelectorMode.DROPDOWN,
                     translation_key="tool_outcome",
                 )
@@ -193,22 +197,22 @@ TRIGGER_TYPES: Final[dict[str, TriggerType]] = {
         kind=DISPLAY_ACTION,
         details=_display,
         event=True,
-        fields={probatio.Optional(CONF_ACTION_TYPE): _NON_EMPTY},
-        capabilities={probatio.Optional(CONF_ACTION_TYPE): selector.TextSelector()},
+        fields={vol.Optional(CONF_ACTION_TYPE): _NON_EMPTY},
+        capabilities={vol.Optional(CONF_ACTION_TYPE): selector.TextSelector()},
     ),
 }
 
-_TYPE_SCHEMA: Final = probatio.Schema(
-    {probatio.Required(CONF_TYPE): probatio.In(list(TRIGGER_TYPES))},
-    extra=probatio.ALLOW_EXTRA,
+_TYPE_SCHEMA: Final = vol.Schema(
+    {vol.Required(CONF_TYPE): vol.In(list(TRIGGER_TYPES))},
+    extra=vol.ALLOW_EXTRA,
 )
 # Each type's own fields. Validating them twice changes nothing, unlike the
 # fields every trigger has (variables, enabled), which Home Assistant has
 # turned into objects by the time a trigger is attached.
 _OWN_SCHEMAS: Final = {
     name: {
-        probatio.Required(CONF_TYPE): name,
-        probatio.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
+        vol.Required(CONF_TYPE): name,
+        vol.Optional(CONF_ENTITY_ID): cv.entity_id_or_uuid,
         **trigger_type.fields,
     }
     for name, trigger_type in TRIGGER_TYPES.items()
@@ -218,14 +222,14 @@ _SCHEMAS: Final = {
     for name, fields in _OWN_SCHEMAS.items()
 }
 _ATTACH_SCHEMAS: Final = {
-    name: probatio.Schema(fields, extra=probatio.ALLOW_EXTRA)
+    name: vol.Schema(fields, extra=vol.ALLOW_EXTRA)
     for name, fields in _OWN_SCHEMAS.items()
 }
 
 
 @callback
 def _validated(
-    hass: HomeAssistant, config: ConfigType, schemas: dict[str, probatio.Schema]
+    hass: HomeAssistant, config: ConfigType, schemas: dict[str, vol.Schema]
 ) -> tuple[TriggerType, ConfigType, Target]:
     """Validate a config with one of schemas, and find its entity."""
     name = _TYPE_SCHEMA(config)[CONF_TYPE]
@@ -254,11 +258,11 @@ async def async_get_triggers(
 
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
-) -> dict[str, probatio.Schema]:
+) -> dict[str, vol.Schema]:
     """Offer a trigger type's optional fields to the UI."""
     if (trigger_type := TRIGGER_TYPES.get(config.get(CONF_TYPE, ""))) is None:
         return {}
-    return {"extra_fields": probatio.Schema(trigger_type.capabilities)}
+    return {"extra_fields": vol.Schema(trigger_type.capabilities)}
 
 
 async def async_attach_trigger(

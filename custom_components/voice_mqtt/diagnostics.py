@@ -23,6 +23,10 @@ async def async_get_config_entry_diagnostics(
         "connected": hub.connection.connected,
         "subscriptions": list(hub.subscriptions),
         "messages": hub.stats.as_dict(),
+        "answers": hub.answers.as_dict(),
+        # How many turns each room keeps; never what was said.
+        "history": hub.history.summary(),
+        "broker": hub.broker_health.as_dict() if hub.broker_health.enabled else None,
         "known": {
             "rooms": len(hub.rooms),
             "devices": len(hub.devices),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.core import callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
+from .const import DOMAIN
 from .fleet import Device, DeviceAspect
 from .listeners import BridgeAspect, Key, Listener, Scope
+from .registry import room_entity_id, unique_id
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -29,17 +33,6 @@ def truncate_state(text: str | None) -> str | None:
     return text[: MAX_STATE_LENGTH - 1] + "…"
 
 
-def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
-    """Return the unique id of an entity, as the entity contract says.
-
-    Device automations find a room's or device's entities by it: entity ids
-    are the user's to rename.
-    """
-    if scope is Scope.BRIDGE:
-        return f"{entry_id}_bridge_{key}"
-    return f"{entry_id}_{scope}_{object_id}_{key}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class HubEntityDescription(EntityDescription):
     """What every voice_mqtt description says: which changes the entity follows."""
@@ -56,6 +49,8 @@ class VoiceMqttEntity[ModelT](Entity):
 
     _attr_has_entity_name = True
     _attr_should_poll = False
+    # Each platform's class says which it is (for a room's entity ids).
+    platform_domain: ClassVar[str]
 
     def __init__(
         self,
@@ -80,19 +75,28 @@ class VoiceMqttEntity[ModelT](Entity):
         self._attr_unique_id = unique_id(
             hub.entry.entry_id, scope, object_id, description.key
         )
+        if scope is Scope.ROOM:
+            self.entity_id = room_entity_id(
+                self.platform_domain, object_id, description.key
+            )
 
-    async def async_prepare_to_add_to_hass(self) -> None:
-        """Find the entity's registry device, described once for all its entities.
+    @property
+    def device_info(self) -> DeviceInfo | None:
+        """Find the entity's registry device as it is added; describe it no more.
 
-        Not fixed at construction: the device must be described with what the
-        message that made it said (an announced name, say). With device_entry
-        set and no device_info, Home Assistant takes the device as it is.
+        Home Assistant reads this as it adds the entity, and takes device_entry
+        when it is None. With a device_info it would describe the device again
+        for every entity (get_or_create: five to nine times a device on every
+        start); RegistrySync.device_entry describes it once while the entry is
+        loaded, with what the message that made it said (an announced name),
+        and later only looks it up. Read at that moment, not at construction,
+        as the device_info was (Home Assistant 2026.8 has no earlier hook).
         """
-        await super().async_prepare_to_add_to_hass()
         device = self.model if isinstance(self.model, Device) else None
         self.device_entry = self.hub.registry.device_entry(
             self.scope, self.object_id, device
         )
+        return None
 
     @property
     def available(self) -> bool:
@@ -173,3 +177,15 @@ def async_add_hub_entities(
         entry.async_on_unload(
             hub.device_arrivals.register(add_devices, hub.devices.values())
         )
+
+
+@callback
+def async_remove_bridge_entities(
+    entry: VoiceMqttConfigEntry, platform: str, keys: Iterable[str]
+) -> None:
+    """Remove bridge entities an option turned off from the entity registry."""
+    registry = er.async_get(entry.runtime_data.hass)
+    for key in keys:
+        bridge_id = unique_id(entry.entry_id, Scope.BRIDGE, "", key)
+        if entity_id := registry.async_get_entity_id(platform, DOMAIN, bridge_id):
+            registry.async_remove(entity_id)

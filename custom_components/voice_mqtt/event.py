@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -20,6 +21,7 @@ from .entity import (
 )
 from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry
+from .journal import ATTR_CONFIG_ENTRY_ID, EVENT_DISPLAY_ACTION, EVENT_TOOL_EXECUTED
 from .listeners import Listener
 from .room import Room, RoomAspect, RoomEvent
 from .turns import Outcome
@@ -48,6 +50,10 @@ class VoiceMqttEventDescription[ModelT](EventEntityDescription, HubEntityDescrip
     fire_aspect: str
     event_fn: Callable[[ModelT], Occurrence | None]
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
+    # The bus event that names what the logbook's row of this entity cannot
+    # (see journal.py), and which of the event's attributes it carries.
+    bus_event: str | None = None
+    bus_fields: tuple[str, ...] = ()
 
 
 def _room_occurrence(event: RoomEvent | None, event_type: str) -> Occurrence | None:
@@ -97,6 +103,8 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         event_fn=lambda room: _room_occurrence(room.display_action, "display_action"),
         # overlay_hint: whether UIs keep their overlay open, for the session.
         attributes_fn=lambda room: {"keep_open": room.keep_open},
+        bus_event=EVENT_DISPLAY_ACTION,
+        bus_fields=("type", "session_id"),
     ),
     VoiceMqttEventDescription(
         key="tool_executed",
@@ -105,6 +113,8 @@ ROOM_EVENTS: tuple[VoiceMqttEventDescription[Room], ...] = (
         aspects=(RoomAspect.TOOL_EXECUTED,),
         fire_aspect=RoomAspect.TOOL_EXECUTED,
         event_fn=_tool_executed,
+        bus_event=EVENT_TOOL_EXECUTED,
+        bus_fields=("tool_name", "success", "session_id"),
     ),
     VoiceMqttEventDescription(
         key="conversation",
@@ -131,6 +141,7 @@ DEVICE_EVENTS: tuple[VoiceMqttEventDescription[Device], ...] = (
 class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
     """An event entity of a room or a device."""
 
+    platform_domain = Platform.EVENT
     entity_description: VoiceMqttEventDescription[ModelT]
     # Timestamp of the last event fired, restored across restarts.
     _last_timestamp: str | None = None
@@ -181,6 +192,22 @@ class VoiceMqttEvent[ModelT](VoiceMqttEntity[ModelT], EventEntity):
             attributes[ATTR_TIMESTAMP] = timestamp
         self._trigger_event(occurrence.event_type, attributes)
         self.async_write_ha_state()
+        if (bus_event := self.entity_description.bus_event) is not None:
+            self._tell_bus(bus_event, attributes)
+
+    @callback
+    def _tell_bus(self, bus_event: str, attributes: dict[str, Any]) -> None:
+        entry = self.registry_entry
+        self.hass.bus.async_fire(
+            bus_event,
+            {
+                "room": self.object_id,
+                **{key: attributes[key] for key in self.entity_description.bus_fields},
+                ATTR_ENTITY_ID: self.entity_id,
+                ATTR_DEVICE_ID: None if entry is None else entry.device_id,
+                ATTR_CONFIG_ENTRY_ID: self.hub.entry.entry_id,
+            },
+        )
 
 
 async def async_setup_entry(

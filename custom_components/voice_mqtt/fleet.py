@@ -13,7 +13,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from .presence import DEFAULT_HEARTBEAT_TIMEOUT, Presence, PresenceTracker
+from .presence import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    OfflineReason,
+    Presence,
+    PresenceTracker,
+)
 from .protocol import (
     OFFLINE,
     Announce,
@@ -35,6 +40,7 @@ class DeviceAspect(StrEnum):
     STATUS = "status"
     EVENT = "event"
     INFO = "info"  # name or type: the registry entry, not an entity
+    LAST_SEEN = "last_seen"  # moved on presence changes and every 5 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,9 @@ class Device:
     event: DeviceEventRecord | None = None
     # Monotonic time of the last message: no wall clock is read per message.
     heard: float | None = None
+    # Kept by fleet_health on presence changes and sweeps, not per message.
+    seen_at: datetime | None = None
+    lost_today: int = 0
 
     @classmethod
     def with_timeout(
@@ -100,6 +109,7 @@ class Device:
         self.heard = now
         payload = message.payload
         changes: set[DeviceAspect] = set()
+        reason: OfflineReason | None = None
         match payload:
             case Announce():
                 if self._set_info(payload.name, payload.device_type):
@@ -120,6 +130,7 @@ class Device:
                     changes.add(DeviceAspect.INFO)
                 online = payload.status != OFFLINE
                 kept = True
+                reason = OfflineReason.STATUS
             case Heartbeat():
                 if self._set_info(None, payload.device_type):
                     changes.add(DeviceAspect.INFO)
@@ -128,6 +139,7 @@ class Device:
             case LastWill():
                 online = payload.online
                 kept = True
+                reason = OfflineReason.LAST_WILL
             case DeviceEvent():
                 self.event = DeviceEventRecord(
                     payload.data, payload.timestamp, retained
@@ -140,6 +152,7 @@ class Device:
             timestamp=payload.timestamp,
             kept=kept,
             replayed=retained,
+            reason=reason,
         ):
             changes.add(DeviceAspect.PRESENCE)
         return changes

@@ -18,6 +18,8 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
+from .answers import PendingAnswers
+from .broker_health import BrokerHealth
 from .connection import BrokerConnection
 from .conversations import Conversations
 from .fleet import (
@@ -27,12 +29,15 @@ from .fleet import (
     resume_presence,
     suspend_presence,
 )
+from .fleet_health import FleetHealth
 from .health import TrafficHealth
+from .history import ConversationHistory
 from .limits import IdLimits
 from .listeners import Arrivals, BridgeAspect, Listeners, Scope
 from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
 from .protocol import (
+    CommandAnswer,
     Heartbeat,
     Layout,
     TopicScheme,
@@ -69,20 +74,33 @@ class VoiceMqttHub:
         self.subscriptions: list[str] = []
         self.rooms: dict[str, Room] = {}
         self.devices: dict[str, Device] = {}
-        # Ids of the devices online now: the bridge's count costs nothing.
-        self.online: set[str] = set()
         self.stats = MessageStats()
+        self.answers = PendingAnswers()
         self.listeners = Listeners()
+        self.broker_health = BrokerHealth(
+            hass,
+            self.settings,
+            self.stats,
+            partial(self.listeners.notify, Scope.BRIDGE, ""),
+        )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
         self.limits = IdLimits(hass, entry, self.settings)
+        self.registry = RegistrySync(hass, entry)
+        self.fleet_health = FleetHealth(
+            hass, entry, self.registry, partial(self.listeners.notify, Scope.DEVICE)
+        )
+        # Ids of the devices online now: the bridge's count costs nothing.
+        self.online = self.fleet_health.online
         self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
         self.conversations = Conversations(
             hass,
-            entry.entry_id,
+            self.registry,
             partial(self.listeners.notify, Scope.BRIDGE, "", BridgeAspect.TURNS),
         )
-        self.registry = RegistrySync(hass, entry)
+        self.history = ConversationHistory(
+            hass, entry.entry_id, self.settings.history_turns
+        )
         self.last_seen = LastSeen(hass, entry.entry_id)
         self.sweeper = Sweeper(
             hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
@@ -108,10 +126,12 @@ class VoiceMqttHub:
         self.limits.start()
         restored = await async_restore(self.registry, self.last_seen, self.settings)
         self.rooms.update(restored.rooms)
+        await self.history.async_load()
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
         self._unsubscribes.append(self.conversations.start())
+        self._unsubscribes.append(self.fleet_health.start(self.devices))
         scheme = self.settings.scheme
         await self._subscribe(scheme.voice_filter, self._voice(scheme, Layout.CURRENT))
         if self.settings.migration:
@@ -123,6 +143,7 @@ class VoiceMqttHub:
         if self.settings.admin_snapshot:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
+        self._unsubscribes.append(await self.broker_health.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -139,6 +160,7 @@ class VoiceMqttHub:
             self.snapshot,
             self.limits,
             self.health,
+            self.answers,
         ):
             timers.cancel()
 
@@ -167,10 +189,11 @@ class VoiceMqttHub:
             if (room := self.rooms.pop(object_id, None)) is not None:
                 self.room_arrivals.forget(room)
             self._stream_pacer.forget(object_id)
+            self.history.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
             self._quiet.forget(device)
-            self.online.discard(object_id)
+            self.fleet_health.forget(object_id)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             self.snapshot.schedule()
         self.last_seen.forget(scope, object_id)
@@ -225,8 +248,8 @@ class VoiceMqttHub:
     @callback
     def _room_changed(self, room: Room, changes: set[RoomAspect]) -> None:
         if RoomAspect.TURN in changes and (turn := room.last_turn) is not None:
-            device_id = self.registry.device_id(Scope.ROOM, room.room_id)
-            self.conversations.finished(turn, device_id)
+            self.conversations.finished(turn)
+            self.history.add(turn)
         for aspect in changes:
             if aspect is RoomAspect.RESPONSE:
                 streaming = room.response is not None and room.response.streaming
@@ -253,6 +276,10 @@ class VoiceMqttHub:
             return
         if message.id_mismatch:
             self.stats.id_mismatches += 1
+        if isinstance(message.payload, CommandAnswer):
+            # An answer is not a sign of a device to add: only one asked answers.
+            self.answers.take(message.device_id, message.payload)
+            return
         known = self.limits.known(
             self.devices, Scope.DEVICE, message.device_id, self._new_device
         )
@@ -260,10 +287,8 @@ class VoiceMqttHub:
             return
         device, new = known
         changes = device.apply(message, now=now, retained=msg.retain)
-        if isinstance(heartbeat := message.payload, Heartbeat) and not (
-            message.id_mismatch
-        ):
-            self._quiet.remember(msg.topic, msg.payload, device, heartbeat.device_type)
+        if isinstance(beat := message.payload, Heartbeat) and not message.id_mismatch:
+            self._quiet.remember(msg.topic, msg.payload, device, beat.device_type)
         self._device_changed(device, changes)
         if new:
             self.device_arrivals.announce(device)
@@ -272,15 +297,14 @@ class VoiceMqttHub:
     def _device_changed(self, device: Device, changes: set[DeviceAspect]) -> None:
         if not changes:
             return  # the common case: a heartbeat of a device known online
+        if DeviceAspect.PRESENCE in changes:
+            self.fleet_health.presence_changed(device)  # counts the entities show
         for aspect in changes:
             if aspect is DeviceAspect.INFO:
                 self.registry.update_device(device)
             else:
                 self.listeners.notify(Scope.DEVICE, device.device_id, aspect)
         if DeviceAspect.PRESENCE in changes:
-            (self.online.add if device.online else self.online.discard)(
-                device.device_id
-            )
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
             if device.presence.deadline is not None:
                 self.sweeper.schedule(device.presence.deadline)

@@ -1,4 +1,12 @@
-"""The logbook: a turn reads as what was heard, what was answered, how fast."""
+"""The logbook: a turn, a tool run, a panel shown, a device gone, each in a line.
+
+Home Assistant's own rows for our entities say only their state: an event
+entity's event type ("Tool executed: Failed"), a connectivity sensor's
+"Disconnected". Those rows cannot be reworded by an integration (journal.py
+says why), so each of our bus events is described here, attached to its
+entity by the `entity_id` it carries: the entity's row says "ran
+control_light (failed)", "showed light_control", "went offline (Last Will)".
+"""
 
 from __future__ import annotations
 
@@ -10,12 +18,19 @@ from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
-from homeassistant.const import Platform
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
 from .conversations import EVENT_CONVERSATION
+from .journal import (
+    ATTR_HEARTBEAT_TIMEOUT,
+    EVENT_DEVICE_OFFLINE,
+    EVENT_DISPLAY_ACTION,
+    EVENT_TOOL_EXECUTED,
+)
+from .presence import OfflineReason
 from .registry import room_name
 from .turns import Outcome
 
@@ -28,12 +43,27 @@ _ENDINGS = {
     Outcome.INTERRUPTED: "was cut short by a new conversation",
 }
 
+_OFFLINE_BECAUSE: dict[str, str] = {
+    OfflineReason.LAST_WILL: "Last Will",
+    OfflineReason.STATUS: "its status said so",
+}
+
 
 def _quoted(text: str) -> str:
     text = " ".join(text.split())
     if len(text) > QUOTE_LENGTH:
         text = text[: QUOTE_LENGTH - 1] + "…"
     return f"'{text}'"
+
+
+def ran(tool_name: str, success: bool) -> str:
+    """Say a tool run: `ran control_light`, `ran control_light (failed)`."""
+    return f"ran {tool_name}" + ("" if success else " (failed)")
+
+
+def showed(panels: list[str]) -> str:
+    """Say the panels shown: `showed light_control, weather`."""
+    return "showed " + ", ".join(panels)
 
 
 def describe_turn(data: Mapping[str, Any]) -> str:
@@ -46,15 +76,32 @@ def describe_turn(data: Mapping[str, Any]) -> str:
         if (seconds := data.get("response_time")) is not None:
             answered += f" in {seconds:.1f} s"
         parts.append(answered)
-    parts.extend(
-        f"ran {tool['name']}" + ("" if tool["success"] else " (failed)")
-        for tool in data.get("tools", ())
-    )
+    parts.extend(ran(tool["name"], tool["success"]) for tool in data.get("tools", ()))
     if shown := data.get("display_actions"):
-        parts.append("showed " + ", ".join(shown))
+        parts.append(showed(shown))
     if (ending := _ENDINGS.get(data.get("outcome", ""))) is not None:
         parts.append(ending)
     return ", ".join(parts) or "had a conversation"
+
+
+def describe_offline(data: Mapping[str, Any]) -> str:
+    """Say why a device went offline: its Last Will, its status, its silence."""
+    reason = str(data.get("reason"))
+    if reason == OfflineReason.HEARTBEAT_TIMEOUT:
+        because = f"no heartbeat for {data.get(ATTR_HEARTBEAT_TIMEOUT, 0):g} s"
+    elif (because_of := _OFFLINE_BECAUSE.get(reason)) is not None:
+        because = because_of
+    else:
+        return "went offline"
+    return f"went offline ({because})"
+
+
+_MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    EVENT_CONVERSATION: describe_turn,
+    EVENT_TOOL_EXECUTED: lambda data: ran(data["tool_name"], data["success"]),
+    EVENT_DISPLAY_ACTION: lambda data: showed([data["type"]]),
+    EVENT_DEVICE_OFFLINE: describe_offline,
+}
 
 
 @callback
@@ -62,20 +109,25 @@ def async_describe_events(
     hass: HomeAssistant,
     async_describe_event: Callable[[str, str, Callable[[Event], dict[str, str]]], None],
 ) -> None:
-    """Describe voice_mqtt's conversation events."""
+    """Describe voice_mqtt's bus events, each on the entity it is about."""
     devices = dr.async_get(hass)
-    entities = er.async_get(hass)
 
     @callback
     def describe(event: Event) -> dict[str, str]:
         data = event.data
-        room = str(data.get("room", ""))
-        device = devices.async_get(data.get("device_id") or "")
-        name = (device and (device.name_by_user or device.name)) or room_name(room)
-        entry = {LOGBOOK_ENTRY_NAME: name, LOGBOOK_ENTRY_MESSAGE: describe_turn(data)}
-        unique_id = f"{data.get('config_entry_id')}_room_{room}_conversation"
-        if entity_id := entities.async_get_entity_id(Platform.EVENT, DOMAIN, unique_id):
+        # The frontend names a row after its entity; this name is for the
+        # rows of an entity removed since, or of a room without entities yet.
+        device = devices.async_get(data.get(ATTR_DEVICE_ID) or "")
+        name = (device and (device.name_by_user or device.name)) or room_name(
+            str(data.get("room") or data.get("voice_device_id") or DOMAIN)
+        )
+        entry = {
+            LOGBOOK_ENTRY_NAME: name,
+            LOGBOOK_ENTRY_MESSAGE: _MESSAGES[str(event.event_type)](data),
+        }
+        if entity_id := data.get(ATTR_ENTITY_ID):
             entry[LOGBOOK_ENTRY_ENTITY_ID] = entity_id
         return entry
 
-    async_describe_event(DOMAIN, EVENT_CONVERSATION, describe)
+    for event_type in _MESSAGES:
+        async_describe_event(DOMAIN, event_type, describe)

@@ -22,6 +22,14 @@ class Presence(StrEnum):
     OFFLINE = "offline"
 
 
+class OfflineReason(StrEnum):
+    """Why a device went offline, as its logbook and bus event say."""
+
+    LAST_WILL = "last_will"
+    STATUS = "status"  # its own status said offline
+    HEARTBEAT_TIMEOUT = "heartbeat_timeout"
+
+
 @dataclass(slots=True)
 class PresenceTracker:
     """The online/offline state of one device.
@@ -47,6 +55,8 @@ class PresenceTracker:
     kept_time: datetime | None = None
     # While the broker connection is down silence proves nothing.
     suspended: bool = False
+    # Why it went offline, while it is; None otherwise.
+    offline_reason: OfflineReason | None = None
 
     def observe(
         self,
@@ -56,11 +66,13 @@ class PresenceTracker:
         timestamp: datetime | None = None,
         kept: bool = False,
         replayed: bool = False,
+        reason: OfflineReason | None = None,
     ) -> bool:
         """Apply one piece of evidence; return True when presence changed.
 
         kept: it came on a topic the broker keeps (status, Last Will).
         replayed: the broker delivered it from its store (the retain flag).
+        reason: what evidence of offline this is (kept while it stays offline).
         """
         if (
             replayed
@@ -76,14 +88,16 @@ class PresenceTracker:
         ):
             self.kept_time = timestamp
         self.deadline = now + self.timeout if online else None
-        return self._set(Presence.ONLINE if online else Presence.OFFLINE)
+        if online:
+            return self._set(Presence.ONLINE)
+        return self._set(Presence.OFFLINE, reason)
 
     def expire(self, now: float) -> bool:
         """Mark the device offline if it has been silent too long."""
         if self.suspended or self.deadline is None or now < self.deadline:
             return False
         self.deadline = None
-        return self._set(Presence.OFFLINE)
+        return self._set(Presence.OFFLINE, OfflineReason.HEARTBEAT_TIMEOUT)
 
     def suspend(self) -> None:
         """Stop the clock: no heartbeat can arrive while the broker is unreachable."""
@@ -95,7 +109,10 @@ class PresenceTracker:
         if self.deadline is not None:
             self.deadline = now + self.timeout
 
-    def _set(self, presence: Presence) -> bool:
+    def _set(self, presence: Presence, reason: OfflineReason | None = None) -> bool:
         changed = presence is not self.presence
         self.presence = presence
+        if changed:
+            # The first evidence of offline says why; a later one adds nothing.
+            self.offline_reason = reason
         return changed

@@ -8,28 +8,56 @@ entry id, the scope and the room or device id.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import (
     CONNECTION_NETWORK_MAC,
-    AnyDeviceEntry,
     DeviceEntry,
     DeviceEntryType,
     DeviceInfo,
 )
+from homeassistant.util import slugify
 
 from .const import DOMAIN, MANUFACTURER
 from .fleet import Device
 from .listeners import Scope
 from .protocol import normalize_mac
 
+if TYPE_CHECKING:
+    # Only an annotation: Home Assistant 2026.8 has no such name.
+    from homeassistant.helpers.device_registry import AnyDeviceEntry
+
 
 def room_name(room_id: str) -> str:
     """Return a room id as people write it: `living_room` -> `Living room`."""
     words = room_id.replace("_", " ").replace("-", " ").strip() or room_id
     return words[0].upper() + words[1:]
+
+
+def room_entity_id(domain: str, room_id: str, key: str) -> str:
+    """Return the entity id a room's entity gets when it is first added.
+
+    Home Assistant puts a device's area into new entity ids; a room's device
+    is named after the room and goes to the area of that name, which would
+    make `sensor.living_room_living_room_voice_assistant_…`. The ids stay as
+    the room's name alone makes them (and the user's to rename).
+    """
+    return f"{domain}.{slugify(f'{room_name(room_id)} voice assistant')}_{key}"
+
+
+def unique_id(entry_id: str, scope: Scope, object_id: str, key: str) -> str:
+    """Return the unique id of an entity, as the entity contract says.
+
+    Device automations and bus events find a room's or device's entities by
+    it: entity ids are the user's to rename.
+    """
+    if scope is Scope.BRIDGE:
+        return f"{entry_id}_bridge_{key}"
+    return f"{entry_id}_{scope}_{object_id}_{key}"
 
 
 def _mac_or_none(device_id: str) -> str | None:
@@ -67,6 +95,11 @@ class RegistrySync:
         # Registry ids of the devices described since the entry was loaded.
         self._described: dict[tuple[Scope, str], str] = {}
 
+    @property
+    def entry_id(self) -> str:
+        """Return the id of the entry whose devices these are."""
+        return self._entry.entry_id
+
     def _identifier(self, scope: Scope, object_id: str) -> tuple[str, str]:
         entry_id = self._entry.entry_id
         if scope is Scope.BRIDGE:
@@ -79,7 +112,7 @@ class RegistrySync:
 
     def device_entry(
         self, scope: Scope, object_id: str, device: Device | None
-    ) -> DeviceEntry:
+    ) -> AnyDeviceEntry:
         """Return the registry device of the bridge, a room or a voice device.
 
         It is described (made, or brought up to date) once while the entry is
@@ -90,9 +123,10 @@ class RegistrySync:
         registry = dr.async_get(self._hass)
         key = (scope, object_id)
         if (known := self._described.get(key)) is not None and (
-            entry := registry.async_get(known, include_child_devices=False)
+            entry := registry.async_get(known)
         ) is not None:
-            return entry  # None: the user deleted it since; described anew
+            return entry
+        # Not described yet, or deleted by the user since: described anew.
         entry = registry.async_get_or_create(
             config_entry_id=self._entry.entry_id,
             **self.device_info(scope, object_id, device),
@@ -110,6 +144,9 @@ class RegistrySync:
                 identifiers=identifiers,
                 translation_key="room",
                 translation_placeholders={"room": room_name(object_id)},
+                # Area cards, dashboards and voice targets group by area: a new
+                # room goes to the area of its name, made if there is none.
+                suggested_area=room_name(object_id),
                 manufacturer=MANUFACTURER,
                 model="Voice room",
                 via_device_id=self.bridge_device_id,
@@ -156,6 +193,14 @@ class RegistrySync:
             self._identifier(scope, object_id), self._entry.entry_id
         )
         return None if entry is None else entry.id
+
+    def entity_id(
+        self, scope: Scope, object_id: str, platform: Platform, key: str
+    ) -> str | None:
+        """Return the id of a room's or device's entity, None before it has one."""
+        return er.async_get(self._hass).async_get_entity_id(
+            platform, DOMAIN, unique_id(self._entry.entry_id, scope, object_id, key)
+        )
 
     def update_device(self, device: Device) -> None:
         """Carry a new announced name or type to the device registry."""

@@ -1,9 +1,10 @@
-"""Sensors: rooms' assistant state and texts, devices' status, fleet size."""
+"""Sensors: rooms' assistant state and texts, devices' status, fleet and broker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -12,20 +13,23 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, UnitOfTime
+from homeassistant.const import EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .broker_health import BrokerHealth, broker_aspect
 from .entity import (
     HubEntityDescription,
     VoiceMqttEntity,
     async_add_hub_entities,
+    async_remove_bridge_entities,
     truncate_state,
 )
 from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .listeners import BridgeAspect
+from .protocol import BrokerFigure
 from .room import Room, RoomAspect
 
 # Entities only read the hub's models; nothing here does I/O.
@@ -39,8 +43,10 @@ ATTR_FULL_TEXT = "full_text"
 class VoiceMqttSensorDescription[ModelT](SensorEntityDescription, HubEntityDescription):
     """How a sensor reads its model, and which changes it follows."""
 
-    value_fn: Callable[[ModelT], StateType]
+    value_fn: Callable[[ModelT], StateType | datetime]
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
+    # Whether the model's figures are current; None: whenever the entity is.
+    fresh_fn: Callable[[ModelT], bool] | None = None
 
 
 def _shown(text: str | None) -> str | None:
@@ -158,6 +164,25 @@ DEVICE_SENSORS: tuple[VoiceMqttSensorDescription[Device], ...] = (
         value_fn=lambda device: device.session,
     ),
     VoiceMqttSensorDescription(
+        key="last_seen",
+        translation_key="last_seen",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # As Zigbee2MQTT's: off unless asked for; it moves every 5 minutes at most.
+        entity_registry_enabled_default=False,
+        aspects=(DeviceAspect.PRESENCE, DeviceAspect.LAST_SEEN),
+        value_fn=lambda device: device.seen_at,
+    ),
+    VoiceMqttSensorDescription(
+        key="connections_lost_today",
+        translation_key="connections_lost_today",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # A loss is a presence change; shown while the device is offline too.
+        aspects=(DeviceAspect.PRESENCE,),
+        value_fn=lambda device: device.lost_today,
+    ),
+    VoiceMqttSensorDescription(
         key="position",
         translation_key="position",
         device_class=SensorDeviceClass.DURATION,
@@ -178,6 +203,14 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
         value_fn=lambda hub: len(hub.online),
     ),
     VoiceMqttSensorDescription(
+        key="devices_offline",
+        translation_key="devices_offline",
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.DEVICES_ONLINE,),
+        value_fn=lambda hub: len(hub.fleet_health.offline),
+    ),
+    VoiceMqttSensorDescription(
         key="turns_today",
         translation_key="turns_today",
         # Counts up through the day; the drop at midnight is a reset.
@@ -193,14 +226,67 @@ BRIDGE_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
 )
 
 
+def _broker(
+    key: str,
+    figure: BrokerFigure,
+    value_fn: Callable[[BrokerHealth], StateType | datetime],
+    **kwargs: Any,
+) -> VoiceMqttSensorDescription[VoiceMqttHub]:
+    """Describe a figure of the broker: diagnostic, unavailable while stale."""
+    return VoiceMqttSensorDescription(
+        key=key,
+        translation_key=key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(broker_aspect(figure),),
+        value_fn=lambda hub: value_fn(hub.broker_health),
+        fresh_fn=lambda hub: hub.broker_health.fresh,
+        **kwargs,
+    )
+
+
+# Only with the broker_health option (see broker_health.py).
+BROKER_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
+    # A start time, not an uptime: it changes when the broker restarts, not
+    # every 10 s (as Home Assistant's own uptime sensor does).
+    _broker(
+        "broker_started",
+        BrokerFigure.UPTIME,
+        lambda broker: broker.started,
+        device_class=SensorDeviceClass.TIMESTAMP,
+    ),
+    _broker("broker_version", BrokerFigure.VERSION, lambda broker: broker.version),
+    _broker(
+        "broker_clients",
+        BrokerFigure.CLIENTS,
+        lambda broker: broker.clients,
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    _broker(
+        "broker_messages_received",
+        BrokerFigure.RECEIVED,
+        lambda broker: broker.received,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+    ),
+)
+
+
 class VoiceMqttSensor[ModelT](VoiceMqttEntity[ModelT], SensorEntity):
     """A sensor of the bridge, a room or a device."""
+
+    platform_domain = Platform.SENSOR
 
     entity_description: VoiceMqttSensorDescription[ModelT]
     _unrecorded_attributes = frozenset({ATTR_FULL_TEXT})
 
     @property
-    def native_value(self) -> StateType:
+    def available(self) -> bool:
+        """Unavailable too while the model's figures are stale."""
+        fresh_fn = self.entity_description.fresh_fn
+        return super().available and (fresh_fn is None or fresh_fn(self.model))
+
+    @property
+    def native_value(self) -> StateType | datetime:
         """Read the model."""
         return self.entity_description.value_fn(self.model)
 
@@ -218,11 +304,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the bridge's sensors, and those of rooms and devices as they come."""
+    broker = BROKER_SENSORS if entry.runtime_data.settings.broker_health else ()
+    # Turned off, the broker's sensors go from the registry too.
+    async_remove_bridge_entities(
+        entry, "sensor", () if broker else (d.key for d in BROKER_SENSORS)
+    )
     async_add_hub_entities(
         entry,
         async_add_entities,
         VoiceMqttSensor,
-        bridge=BRIDGE_SENSORS,
+        bridge=BRIDGE_SENSORS + broker,
         room=ROOM_SENSORS + TURN_SENSORS,
         device=DEVICE_SENSORS,
     )

@@ -11,8 +11,10 @@ from .const import (
     CONF_ADMIN_SNAPSHOT,
     CONF_BACKEND_SILENT_MINUTES,
     CONF_BASE,
+    CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
     CONF_HEARTBEAT_TIMEOUT,
+    CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
     CONF_MAX_DEVICES,
     CONF_MAX_ROOMS,
@@ -22,6 +24,7 @@ from .const import (
     CONF_VERSION,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
+    DEFAULT_HISTORY_TURNS,
     DEFAULT_MAX_DEVICES,
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
@@ -52,6 +55,8 @@ class Settings:
     max_devices: int = DEFAULT_MAX_DEVICES
     max_rooms: int = DEFAULT_MAX_ROOMS
     backend_silent_minutes: int = DEFAULT_BACKEND_SILENT_MINUTES
+    broker_health: bool = False
+    history_turns: int = DEFAULT_HISTORY_TURNS
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> Settings:
@@ -80,6 +85,8 @@ class Settings:
             backend_silent_minutes=int(
                 options.get(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES)
             ),
+            broker_health=options.get(CONF_BROKER_HEALTH, False),
+            history_turns=int(options.get(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS)),
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from pathlib import Path
+import time
 from typing import Any
 from unittest.mock import patch
 
@@ -22,6 +23,7 @@ import pytest_socket
 
 from custom_components.voice_mqtt.const import DOMAIN
 from devkit.broker import Broker
+from devkit.hass import HomeAssistantApi
 from tests.conftest import DEFAULT_DATA
 
 
@@ -39,8 +41,8 @@ def loopback_sockets() -> Generator[None]:
 
 @pytest.fixture
 async def broker(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[Broker]:
-    """A broker of our own on a free loopback port."""
-    running = Broker(tmp_path / "broker")
+    """A broker of our own on a free loopback port, and one for WebSocket."""
+    running = Broker(tmp_path / "broker", ws_port=0)
     await hass.async_add_executor_job(running.start)
     yield running
     await hass.async_add_executor_job(running.stop)
@@ -73,14 +75,56 @@ async def wait_for(
         pytest.fail(f"not within {within} s: {what() if callable(what) else what}")
 
 
+def eventually[T](probe: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
+    """Poll probe until done(its answer), within WITHIN seconds (blocking).
+
+    For a Home Assistant in a process of its own, asked over its API.
+    """
+    deadline = time.monotonic() + WITHIN
+    while True:
+        found = probe()
+        if done(found):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {WITHIN} s: {what}; last {found!r}")
+        time.sleep(0.25)
+
+
+def kept_turns(
+    api: HomeAssistantApi, room: str = "living_room"
+) -> list[dict[str, Any]]:
+    """Return a room's conversation history, from the get_history action."""
+    answer = api.call(
+        "POST",
+        "/api/services/voice_mqtt/get_history?return_response",
+        {"room": room},
+    )
+    return list(answer["service_response"]["turns"])
+
+
+@pytest.fixture
+def mqtt_login() -> dict[str, str]:
+    """Home Assistant's username and password on the broker: none by default."""
+    return {}
+
+
+@pytest.fixture
+def voice_options() -> dict[str, Any]:
+    """The options of voice_mqtt's entry: the defaults."""
+    return {}
+
+
 @pytest.fixture
 async def real_mqtt(
-    hass: HomeAssistant, broker: Broker, mock_hass_config: None
+    hass: HomeAssistant,
+    broker: Broker,
+    mock_hass_config: None,
+    mqtt_login: dict[str, str],
 ) -> AsyncGenerator[MockConfigEntry]:
     """Home Assistant's MQTT integration, connected to the broker."""
     entry = MockConfigEntry(
         domain=mqtt.DOMAIN,
-        data={"broker": "127.0.0.1", "port": broker.port},
+        data={"broker": "127.0.0.1", "port": broker.port, **mqtt_login},
         version=2,
         minor_version=1,
     )
@@ -97,13 +141,14 @@ async def real_mqtt(
 
 @pytest.fixture
 async def voice(
-    hass: HomeAssistant, real_mqtt: MockConfigEntry
+    hass: HomeAssistant, real_mqtt: MockConfigEntry, voice_options: dict[str, Any]
 ) -> AsyncGenerator[MockConfigEntry]:
     """voice_mqtt on the real connection, its subscriptions acknowledged."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Voice Assistant MQTT",
         data=dict(DEFAULT_DATA),
+        options=voice_options,
         unique_id="v1/voice_assistant",
     )
     entry.add_to_hass(hass)

@@ -12,6 +12,7 @@ from typing import Any
 from homeassistant.components import mqtt
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 import paho.mqtt.client as paho
 import pytest
@@ -286,6 +287,27 @@ async def test_service_actions_reach_the_fleet(
         what="the headset playing",
     )
 
+    # A command that answers: the simulated headset reports its status...
+    answer = await hass.services.async_call(
+        DOMAIN,
+        "send_command",
+        {"device": "VR_0001", "command": "get_status", "wait_for_response": True},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer is not None
+    assert answer["status"] == "success"
+    assert set(answer["result"]) >= {"status", "uptime", "firmware"}
+    # ...and refuses a command it does not know, which the action raises.
+    with pytest.raises(HomeAssistantError, match="unknown command reboot"):
+        await hass.services.async_call(
+            DOMAIN,
+            "send_command",
+            {"device": "VR_0001", "command": "reboot", "wait_for_response": True},
+            blocking=True,
+            return_response=True,
+        )
+
 
 STANDARD_CARDS = {
     "button",
@@ -295,8 +317,11 @@ STANDARD_CARDS = {
     "history-graph",
     "logbook",
     "markdown",
+    "statistics-graph",
     "tile",
     "vertical-stack",
+    # Ours, which the integration serves; tests/e2e/test_card.py opens it.
+    "custom:voice-mqtt-conversation-card",
 }
 
 
@@ -317,6 +342,8 @@ def dashboard_entities(node: Any) -> set[str]:
     for key, value in node.items():
         if key == "entity":
             found.add(value)
+        elif key == "stat_types":  # a statistics graph's mean, max…
+            continue
         elif key == "content":  # markdown templates
             found.update(re.findall(r"'((?:sensor|binary_sensor|event)\.\w+)'", value))
         else:

@@ -14,6 +14,12 @@ has a bug.
 
 from __future__ import annotations
 
+from .broker import (
+    SYS_TOPICS,
+    BrokerFigure,
+    BrokerValue,
+    parse_sys_message,
+)
 from .decoding import (
     decode_object,
     parse_device_message,
@@ -24,6 +30,7 @@ from .decoding import (
 from .payloads import (
     OFFLINE,
     Announce,
+    CommandAnswer,
     DeviceEvent,
     DeviceMessage,
     DevicePayload,
@@ -103,7 +110,11 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MIN_INTEGER",
     "OFFLINE",
+    "SYS_TOPICS",
     "Announce",
+    "BrokerFigure",
+    "BrokerValue",
+    "CommandAnswer",
     "DeviceEvent",
     "DeviceMessage",
     "DevicePayload",
@@ -143,6 +154,7 @@ __all__ = [
     "normalize_mac",
     "parse_device_message",
     "parse_device_payload",
+    "parse_sys_message",
     "parse_timestamp",
     "parse_voice_message",
     "parse_voice_payload",

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from .payloads import (
     Announce,
+    CommandAnswer,
     DeviceEvent,
     DeviceMessage,
     DevicePayload,
@@ -307,6 +308,22 @@ def parse_device_payload(
             return LastWill(
                 status == "online", _optional_id(data, "deviceId"), timestamp
             )
+        case DeviceTopicType.RESPONSE:
+            return _command_answer(data, timestamp)
+
+
+_ANSWER_STATUSES: Final = {"success": True, "error": False}
+
+
+def _command_answer(data: dict[str, Any], timestamp: datetime | None) -> CommandAnswer:
+    message_id = _required_name(data, "messageId")
+    if (succeeded := _ANSWER_STATUSES.get(_text(data, "status") or "")) is None:
+        raise _field_error("status", "success or error")
+    result = data.get("result", {})
+    if not isinstance(result, dict):
+        raise _field_error("result", "an object")
+    check_storable(result)  # it becomes the action's response data
+    return CommandAnswer(message_id, succeeded, result, timestamp)
 
 
 def parse_device_message(

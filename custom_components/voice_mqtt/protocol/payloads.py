@@ -12,7 +12,7 @@ import json
 from typing import Any, Final
 
 from .topics import DeviceTopicType, VoiceType
-from .values import epoch_ms
+from .values import MAX_NAME_LENGTH, epoch_ms
 
 # The status a device's Last Will and its clean goodbye say.
 OFFLINE: Final = "offline"
@@ -173,7 +173,25 @@ class LastWill:
     timestamp: datetime | None = None
 
 
-type DevicePayload = Announce | DeviceStatus | Heartbeat | DeviceEvent | LastWill
+@dataclass(frozen=True, slots=True)
+class CommandAnswer:
+    """A device's answer to the command that carried message_id."""
+
+    message_id: str
+    succeeded: bool
+    result: dict[str, Any]
+    timestamp: datetime | None = None
+
+    @property
+    def error(self) -> str:
+        """Return what a failed answer says went wrong, briefly."""
+        reason = self.result.get("error")
+        return "no reason given" if reason is None else str(reason)[:MAX_NAME_LENGTH]
+
+
+type DevicePayload = (
+    Announce | DeviceStatus | Heartbeat | DeviceEvent | LastWill | CommandAnswer
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,7 @@ class DeviceTopicType(StrEnum):
     HEARTBEAT = "heartbeat"
     EVENTS = "events"
     LWT = "lwt"
+    RESPONSE = "response"  # a device's answer to a command with a messageId
 
 
 _DEVICE_TYPES: Final = {
@@ -171,7 +172,7 @@ class TopicScheme:
 
     @property
     def device_filter(self) -> str:
-        """Return the filter for announce, status, heartbeat, events and lwt.
+        """Return the filter for every topic a device publishes on.
 
         Three levels exactly: commands (four levels) are not received back.
         """
