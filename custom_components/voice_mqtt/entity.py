@@ -86,11 +86,11 @@ class VoiceMqttEntity[ModelT](Entity):
 
         Home Assistant reads this as it adds the entity, and takes device_entry
         when it is None. With a device_info it would describe the device again
-        for every entity (get_or_create: five to nine times a device on every
-        start); RegistrySync.device_entry describes it once while the entry is
-        loaded, with what the message that made it said (an announced name),
-        and later only looks it up. Read at that moment, not at construction,
-        as the device_info was (Home Assistant 2026.8 has no earlier hook).
+        for every entity (get_or_create seven times a voice device, nine a
+        room, on every start); RegistrySync.device_entry describes it once
+        while the entry is loaded, with what the message that made it said
+        (an announced name), and later only looks it up. Read at that moment,
+        not at construction (Home Assistant 2026.8 has no earlier hook).
         """
         device = self.model if isinstance(self.model, Device) else None
         self.device_entry = self.hub.registry.device_entry(
