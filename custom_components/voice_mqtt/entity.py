@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -134,7 +134,7 @@ class VoiceMqttEntity[ModelT](Entity):
         return self.async_write_ha_state
 
 
-type EntityClass = Callable[[VoiceMqttHub, Scope, str, Any, Any], VoiceMqttEntity[Any]]
+type EntityClass = type[VoiceMqttEntity[Any]]
 
 
 @callback
@@ -147,8 +147,23 @@ def async_add_hub_entities(
     room: Iterable[HubEntityDescription] = (),
     device: Iterable[HubEntityDescription] = (),
 ) -> None:
-    """Add a platform's bridge entities now, room and device ones as they appear."""
+    """Add a platform's bridge entities now, room and device ones as they appear.
+
+    An entity its registry entry says is disabled is not made: Home Assistant
+    would not add it either, after describing its device and updating its
+    registry entry (a device has two such entities by default, on every
+    start). Enabling one reloads the entry, which makes it then.
+    """
     hub = entry.runtime_data
+    registry = er.async_get(hub.hass)
+    domain = entity_class.platform_domain
+
+    def disabled(scope: Scope, object_id: str, key: str) -> bool:
+        entity_id = registry.async_get_entity_id(
+            domain, DOMAIN, unique_id(entry.entry_id, scope, object_id, key)
+        )
+        return entity_id is not None and registry.entities[entity_id].disabled
+
     async_add_entities(
         entity_class(hub, Scope.BRIDGE, "", hub, description) for description in bridge
     )
@@ -161,6 +176,7 @@ def async_add_hub_entities(
                 entity_class(hub, Scope.ROOM, new.room_id, new, description)
                 for new in rooms
                 for description in room
+                if not disabled(Scope.ROOM, new.room_id, description.key)
             )
 
         entry.async_on_unload(hub.room_arrivals.register(add_rooms, hub.rooms.values()))
@@ -172,6 +188,7 @@ def async_add_hub_entities(
                 entity_class(hub, Scope.DEVICE, new.device_id, new, description)
                 for new in devices
                 for description in device
+                if not disabled(Scope.DEVICE, new.device_id, description.key)
             )
 
         entry.async_on_unload(
