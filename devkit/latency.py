@@ -50,6 +50,12 @@ OPTIONS: tuple[tuple[str, type, object, str], ...] = (
     ("--handmade-qos", int, 0, "QoS of the hand-made sensors' subscriptions"),
     ("--publishers", int, 1, "paho clients sharing the load (by device and room)"),
     ("--timeout", float, 3.0, "a change with no event within this is lost, s"),
+    (
+        "--margin",
+        float,
+        5.0,
+        "no worse: the p99 difference stays within this %% of the hand-made p99",
+    ),
     ("--profile-seconds", float, 30.0, "more load under py-spy afterwards (0: none)"),
     ("--profile-rate", int, 200, "py-spy samples a second"),
     ("--py-spy", str, None, "the py-spy executable (default: on PATH)"),

@@ -24,6 +24,7 @@ from .latency_io import EventWatcher, LoadPublisher
 from .latency_plan import Entities, Kind, LoadPlan
 from .latency_profile import Profile
 from .latency_stats import (
+    Interval,
     Matched,
     Outcome,
     Paired,
@@ -76,6 +77,9 @@ class Figures:
     watcher_error: str = ""
     broker_version: str = ""
     paired: Paired = field(default_factory=lambda: Paired.of(()))
+    interval: Interval = field(default_factory=lambda: Interval.of(()))
+    # Of the changes sent to both: lost by voice_mqtt, by the hand-made sensors.
+    pair_lost: tuple[int, int] = (0, 0)
     collections: list[Collection] | None = None  # None: not noted
     profile: Profile | None = None
     profile_error: str = ""
@@ -174,12 +178,18 @@ class Figures:
             id(outcome.send): outcome.fired_latency for outcome in self.matched.outcomes
         }
         pairs = []
+        lost = [0, 0]
         for twin in twins:
             voice = latency.get(id(twin.get(Kind.VOICE_STATUS)))
             handmade = latency.get(id(twin.get(Kind.HANDMADE_STATUS)))
             if voice is not None and handmade is not None:
                 pairs.append((voice, handmade))
+            else:
+                lost[0] += voice is None
+                lost[1] += handmade is None
         self.paired = Paired.of(pairs)
+        self.interval = Interval.of(pairs)
+        self.pair_lost = (lost[0], lost[1])
 
     def read_gc(self, log: Path) -> None:
         """Read the garbage collections hass noted, if it was asked to."""

@@ -1,7 +1,8 @@
 """What scripts/benchmark --real-broker makes of its records: pure functions.
 
 Sends are matched to the state_changed events they caused, per entity; the
-latencies are summed up as percentiles; the CPU of a process is read from
+latencies are summed up as percentiles, and two subscribers' p99s compared
+with a bootstrap confidence interval; the CPU of a process is read from
 /proc/<pid>/stat. Nothing here talks to a broker or to Home Assistant.
 """
 
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 import math
 import os
 from pathlib import Path
+import random
+from typing import Literal
 
 PERCENTILES = (50, 90, 99)
 
@@ -189,6 +192,81 @@ class Paired:
                 else math.nan
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The difference of two p99s over the same changes, with its uncertainty.
+
+    difference is the first's p99 minus the second's, in ms, over every pair;
+    low and high bound it with the given confidence: a percentile bootstrap
+    that draws the pairs (not each side alone) with replacement, so what the
+    two latencies of one change share (the broker, hass's pauses) stays
+    together. Two p99s of a minute of load differ by a millisecond or two by
+    chance alone; the interval says how much.
+    """
+
+    pairs: int
+    first: float  # p99, ms
+    second: float
+    difference: float
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+
+    @classmethod
+    def of(
+        cls,
+        pairs: Sequence[tuple[float, float]],
+        *,
+        confidence: float = 0.95,
+        resamples: int = 2000,
+        seed: int = 0,
+    ) -> Interval:
+        """Compare the p99s of pairs of latencies in seconds, first and second."""
+        firsts = [1000 * first for first, _ in pairs]
+        seconds = [1000 * second for _, second in pairs]
+        first, second = _p99(firsts), _p99(seconds)
+        if not pairs:
+            return cls(0, first, second, math.nan, math.nan, math.nan, confidence, 0)
+        draw = random.Random(seed).choices  # noqa: S311 - resampling, not secrets
+        indexes = range(len(pairs))
+        differences = []
+        for _ in range(resamples):
+            drawn = draw(indexes, k=len(pairs))
+            differences.append(
+                _p99([firsts[i] for i in drawn]) - _p99([seconds[i] for i in drawn])
+            )
+        differences.sort()
+        tail = 100 * (1 - confidence) / 2
+        return cls(
+            len(pairs),
+            first,
+            second,
+            first - second,
+            percentile(differences, tail),
+            percentile(differences, 100 - tail),
+            confidence,
+            resamples,
+        )
+
+    def verdict(self, margin: float) -> Literal["yes", "no", "undecided"]:
+        """Tell whether the first's p99 is no worse than the second's.
+
+        yes: the whole interval is below margin ms; no: the whole interval is
+        above it; undecided: the interval reaches across it, and a longer run
+        would narrow it.
+        """
+        if self.high <= margin:
+            return "yes"
+        if self.low > margin:
+            return "no"
+        return "undecided"
+
+
+def _p99(values: Iterable[float]) -> float:
+    return percentile(sorted(values), 99)
 
 
 def table_header() -> str:

@@ -179,6 +179,33 @@ async def test_position_sensor_when_enabled(
     assert state.attributes["unit_of_measurement"] == "ms"
 
 
+async def test_a_disabled_entity_comes_back_once_enabled(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    status(hass, "VR_1", "playing", positionMs=83_000)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(integration.entry_id)
+    await hass.async_block_till_done()
+    # Disabled by default: registered, not made at the restart, no state.
+    assert hass.states.get("sensor.vr_1_position") is None
+    assert state_of(hass, "sensor.vr_1_status") == STATE_UNKNOWN
+    entity_registry.async_update_entity("sensor.vr_1_position", disabled_by=None)
+    assert await hass.config_entries.async_reload(integration.entry_id)
+    status(hass, "VR_1", "playing", positionMs=84_000)
+    await hass.async_block_till_done()
+    assert state_of(hass, "sensor.vr_1_position") == "84000"
+    # And disabled again by the user, it is not made at the next start.
+    entity_registry.async_update_entity(
+        "sensor.vr_1_status", disabled_by=er.RegistryEntryDisabler.USER
+    )
+    assert await hass.config_entries.async_reload(integration.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.vr_1_status") is None
+    assert state_of(hass, "sensor.vr_1_position") == STATE_UNKNOWN
+
+
 async def test_a_new_announce_renames_the_device(
     hass: HomeAssistant,
     integration: MockConfigEntry,
@@ -535,10 +562,11 @@ async def test_a_restart_restores_in_one_batch_and_writes_no_registry(
         assert await hass.config_entries.async_reload(integration.entry_id)
         await hass.async_block_till_done()
     # One call per platform and kind for every known room and device (the
-    # bridge's entities come first): not one per device, nor 50 at a time.
+    # bridge's entities come first): not one per device, nor 50 at a time;
+    # a device's sensors disabled by default (position, last seen) not made.
     rooms, devices = 12, 120
     assert sorted(added) == sorted(
-        [4, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 5]
+        [4, 1, rooms, devices, rooms * 3, devices, rooms * 5, devices * 3]
     )
     assert device_updates == []
     assert entity_updates == []

@@ -76,6 +76,50 @@ async def test_numbers_beyond_float_range_are_dropped_and_counted(
     assert integration.runtime_data.devices == {}
 
 
+async def test_a_heartbeat_like_the_last_but_for_a_bad_time_is_dropped(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Heartbeats of a known shape skip the parse; hostile ones still cannot."""
+    connectivity = "binary_sensor.vr_1_connectivity"
+
+    def beat(stamp: str) -> str:
+        return json.dumps({"deviceId": "VR_1", "status": "idle"})[:-1] + (
+            f', "timestamp": "{stamp}"}}'
+        )
+
+    for second in range(3):  # the first is parsed, the next ones have its shape
+        send(hass, "devices/VR_1/heartbeat", beat(f"2025-06-01T12:00:0{second}Z"))
+    await hass.async_block_till_done()
+    hub = integration.runtime_data
+    assert hub.stats.received["device"] == 3
+    hostile = [
+        beat("2025-13-01T12:00:00Z"),  # no such month
+        beat("0001-01-01T00:00:00+01:00"),  # before year 1 in UTC
+        beat('2025-06-01"12:00:00'),  # fromisoformat's separator, broken JSON
+        beat("2025-06-01\\12:00:00"),  # a bad escape
+        beat("2025-06-01\\u005a"),  # an escape: 2025-06-01Z, no time
+    ]
+    for payload in hostile:
+        send(hass, "devices/VR_1/heartbeat", payload)
+    await hass.async_block_till_done()
+    assert dict(hub.stats.rejected) == {
+        "invalid_field": 2,
+        "out_of_range": 1,
+        "invalid_json": 2,
+    }
+    # None of them counted as a sign of life: silence is offline at the timeout.
+    for _ in range(4):
+        freezer.tick(timedelta(seconds=15))
+        async_fire_time_changed(hass)
+        send(hass, "devices/VR_1/heartbeat", hostile[0])
+        await hass.async_block_till_done()
+    state = hass.states.get(connectivity)
+    assert state is not None
+    assert state.state == "off"
+
+
 ROOM = "salon"
 HOSTILE_ATTRIBUTES = [
     (

@@ -7,11 +7,13 @@ import json
 import math
 import os
 from pathlib import Path
+import random
 import subprocess
 import sys
 
 import pytest
 
+from devkit.latency import parse_args
 from devkit.latency_gc import (
     Collection,
     full_collections,
@@ -34,6 +36,7 @@ from devkit.latency_plan import (
 )
 from devkit.latency_profile import Profile, area
 from devkit.latency_stats import (
+    Interval,
     Outcome,
     Paired,
     Seen,
@@ -313,3 +316,48 @@ def test_pairs_say_which_subscriber_was_later_in_the_slowest() -> None:
     assert (paired.slowest, paired.first_later) == (2, 1)
     assert paired.mean_slowest == pytest.approx(0.0)
     assert math.isnan(Paired.of([]).median)
+
+
+def _latencies(count: int, seed: int) -> list[float]:
+    """Latencies in seconds as a loaded machine gives them: a long tail."""
+    draw = random.Random(seed)  # noqa: S311 - figures, not secrets
+    return [0.030 + draw.expovariate(1 / 0.008) for _ in range(count)]
+
+
+def test_two_equal_subscribers_are_no_worse_within_the_margin() -> None:
+    # The same change to both: what they share (the broker, hass) dominates.
+    shared = _latencies(2400, seed=1)
+    own = random.Random(2)  # noqa: S311
+    pairs = [
+        (base + own.uniform(0, 0.002), base + own.uniform(0, 0.002)) for base in shared
+    ]
+    interval = Interval.of(pairs, resamples=400)
+    assert interval.pairs == 2400
+    assert interval.low <= 0 <= interval.high, "equal: the interval holds 0"
+    assert interval.high - interval.low < 3, "paired: a narrow interval"
+    assert interval.verdict(margin=0.05 * interval.second) == "yes"
+    assert Interval.of(pairs, resamples=400) == interval, "the same draws every run"
+
+
+def test_a_later_tail_is_worse_and_a_short_run_cannot_tell() -> None:
+    shared = _latencies(2400, seed=3)
+    later = [(base + (0.015 if base > 0.050 else 0), base) for base in shared]
+    interval = Interval.of(later, resamples=400)
+    assert interval.low > 10
+    assert interval.verdict(margin=0.05 * interval.second) == "no"
+    # 100 unpaired-looking changes: the p99 is nearly the maximum, by chance.
+    first, second = _latencies(100, seed=4), _latencies(100, seed=5)
+    short = Interval.of(list(zip(first, second, strict=True)))
+    assert short.verdict(margin=0.05 * short.second) == "undecided"
+    nothing = Interval.of([])
+    assert math.isnan(nothing.difference)
+    assert nothing.verdict(margin=1) == "undecided"
+
+
+def test_the_command_line_reads_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse_args(["--seconds", "5", "--margin", "3"])
+    assert (args.seconds, args.margin, args.devices) == (5.0, 3.0, 200)
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--help"])
+    assert exited.value.code == 0
+    assert "--margin" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,7 +13,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
 from .fleet import Device, DeviceAspect
-from .listeners import BridgeAspect, Listener, Scope
+from .listeners import BridgeAspect, Key, Listener, Scope
 from .registry import room_entity_id, unique_id
 
 if TYPE_CHECKING:
@@ -81,14 +81,22 @@ class VoiceMqttEntity[ModelT](Entity):
             )
 
     @property
-    def device_info(self) -> DeviceInfo:
-        """Describe the device, read when the entity is added.
+    def device_info(self) -> DeviceInfo | None:
+        """Find the entity's registry device as it is added; describe it no more.
 
-        Not fixed at construction: the device must be described with what the
-        message that made it said (an announced name, say).
+        Home Assistant reads this as it adds the entity, and takes device_entry
+        when it is None. With a device_info it would describe the device again
+        for every entity (get_or_create seven times a voice device, nine a
+        room, on every start); RegistrySync.device_entry describes it once
+        while the entry is loaded, with what the message that made it said
+        (an announced name), and later only looks it up. Read at that moment,
+        not at construction (Home Assistant 2026.8 has no earlier hook).
         """
         device = self.model if isinstance(self.model, Device) else None
-        return self.hub.registry.device_info(self.scope, self.object_id, device)
+        self.device_entry = self.hub.registry.device_entry(
+            self.scope, self.object_id, device
+        )
+        return None
 
     @property
     def available(self) -> bool:
@@ -106,36 +114,27 @@ class VoiceMqttEntity[ModelT](Entity):
     async def async_added_to_hass(self) -> None:
         """Listen to the hub for the aspects this entity shows."""
         await super().async_added_to_hass()
-        for aspect in self._aspects:
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    self.scope, self.object_id, aspect, self._listener(aspect)
-                )
-            )
+        scope, object_id = self.scope, self.object_id
+        wanted: list[tuple[Key, Listener]] = [
+            ((scope, object_id, aspect), self._listener(aspect))
+            for aspect in self._aspects
+        ]
         if self._follows_presence:
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    self.scope,
-                    self.object_id,
-                    DeviceAspect.PRESENCE,
-                    self.async_write_ha_state,
-                )
+            wanted.append(
+                ((scope, object_id, DeviceAspect.PRESENCE), self.async_write_ha_state)
             )
-        if not (
-            self.scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects
-        ):
-            self.async_on_remove(
-                self.hub.listeners.listen(
-                    Scope.BRIDGE, "", BridgeAspect.CONNECTION, self.async_write_ha_state
-                )
+        if not (scope is Scope.BRIDGE and BridgeAspect.CONNECTION in self._aspects):
+            wanted.append(
+                ((Scope.BRIDGE, "", BridgeAspect.CONNECTION), self.async_write_ha_state)
             )
+        self.async_on_remove(self.hub.listeners.listen(wanted))
 
     def _listener(self, aspect: str) -> Listener:
         """Return what to run when aspect changes: show the new state."""
         return self.async_write_ha_state
 
 
-type EntityClass = Callable[[VoiceMqttHub, Scope, str, Any, Any], VoiceMqttEntity[Any]]
+type EntityClass = type[VoiceMqttEntity[Any]]
 
 
 @callback
@@ -148,8 +147,23 @@ def async_add_hub_entities(
     room: Iterable[HubEntityDescription] = (),
     device: Iterable[HubEntityDescription] = (),
 ) -> None:
-    """Add a platform's bridge entities now, room and device ones as they appear."""
+    """Add a platform's bridge entities now, room and device ones as they appear.
+
+    An entity its registry entry says is disabled is not made: Home Assistant
+    would not add it either, after describing its device and updating its
+    registry entry (a device has two such entities by default, on every
+    start). Enabling one reloads the entry, which makes it then.
+    """
     hub = entry.runtime_data
+    registry = er.async_get(hub.hass)
+    domain = entity_class.platform_domain
+
+    def disabled(scope: Scope, object_id: str, key: str) -> bool:
+        entity_id = registry.async_get_entity_id(
+            domain, DOMAIN, unique_id(entry.entry_id, scope, object_id, key)
+        )
+        return entity_id is not None and registry.entities[entity_id].disabled
+
     async_add_entities(
         entity_class(hub, Scope.BRIDGE, "", hub, description) for description in bridge
     )
@@ -162,6 +176,7 @@ def async_add_hub_entities(
                 entity_class(hub, Scope.ROOM, new.room_id, new, description)
                 for new in rooms
                 for description in room
+                if not disabled(Scope.ROOM, new.room_id, description.key)
             )
 
         entry.async_on_unload(hub.room_arrivals.register(add_rooms, hub.rooms.values()))
@@ -173,6 +188,7 @@ def async_add_hub_entities(
                 entity_class(hub, Scope.DEVICE, new.device_id, new, description)
                 for new in devices
                 for description in device
+                if not disabled(Scope.DEVICE, new.device_id, description.key)
             )
 
         entry.async_on_unload(

@@ -38,7 +38,7 @@ from .migration import DuplicateFilter, twin_key
 from .persistence import LastSeen, async_restore
 from .protocol import (
     CommandAnswer,
-    DeviceTopicType,
+    Heartbeat,
     Layout,
     TopicScheme,
     parse_device_message,
@@ -265,9 +265,9 @@ class VoiceMqttHub:
     def _async_device_message(self, msg: ReceiveMessage) -> None:
         # MQTT stamps each message on receipt: no clock is read here.
         now = msg.timestamp or self.hass.loop.time()
-        if self._quiet.take(msg.topic, msg.payload, now):
+        if self._quiet.take(msg.topic, msg.payload, now, msg.retain):
             self.stats.received["device"] += 1
-            return  # the common case: the same heartbeat as last time
+            return  # the common case: the last heartbeat again, but for its time
         scheme = self.settings.scheme
         message = self.stats.take(
             "device", parse_device_message, scheme, msg.topic, msg.payload
@@ -287,8 +287,8 @@ class VoiceMqttHub:
             return
         device, new = known
         changes = device.apply(message, now=now, retained=msg.retain)
-        if message.topic_type is DeviceTopicType.HEARTBEAT and not message.id_mismatch:
-            self._quiet.remember(msg.topic, msg.payload, device)
+        if isinstance(beat := message.payload, Heartbeat) and not message.id_mismatch:
+            self._quiet.remember(msg.topic, msg.payload, device, beat.device_type)
         self._device_changed(device, changes)
         if new:
             self.device_arrivals.announce(device)

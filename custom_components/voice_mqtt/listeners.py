@@ -30,6 +30,10 @@ class Scope(StrEnum):
     DEVICE = "device"
 
 
+# What a listener follows: one aspect of one room, device or the bridge.
+type Key = tuple[Scope, str, str]
+
+
 class BridgeAspect(StrEnum):
     """Parts of the bridge that entities show."""
 
@@ -43,22 +47,25 @@ class Listeners:
 
     def __init__(self) -> None:
         """Start with nobody listening."""
-        self._listeners: dict[tuple[Scope, str, str], list[Listener]] = {}
+        self._listeners: dict[Key, list[Listener]] = {}
 
     @callback
-    def listen(
-        self, scope: Scope, object_id: str, aspect: str, listener: Listener
-    ) -> CALLBACK_TYPE:
-        """Call listener when aspect of (scope, object_id) changes."""
-        key = (scope, object_id, aspect)
-        self._listeners.setdefault(key, []).append(listener)
+    def listen(self, wanted: Iterable[tuple[Key, Listener]]) -> CALLBACK_TYPE:
+        """Call each listener when its (scope, object_id, aspect) changes.
+
+        One registration, and one remover, for everything an entity follows.
+        """
+        wanted = tuple(wanted)
+        for key, listener in wanted:
+            self._listeners.setdefault(key, []).append(listener)
 
         @callback
         def remove() -> None:
-            if (listeners := self._listeners.get(key)) is not None:
-                listeners.remove(listener)
-                if not listeners:
-                    del self._listeners[key]
+            for key, listener in wanted:
+                if (listeners := self._listeners.get(key)) is not None:
+                    listeners.remove(listener)
+                    if not listeners:
+                        del self._listeners[key]
 
         return remove
 

@@ -92,6 +92,8 @@ class RegistrySync:
         self._hass = hass
         self._entry = entry
         self.bridge_device_id = ""
+        # Registry ids of the devices described since the entry was loaded.
+        self._described: dict[tuple[Scope, str], str] = {}
 
     @property
     def entry_id(self) -> str:
@@ -106,14 +108,31 @@ class RegistrySync:
 
     def register_bridge(self) -> None:
         """Make sure the bridge device exists; rooms and devices hang off it."""
-        self.bridge_device_id = (
-            dr.async_get(self._hass)
-            .async_get_or_create(
-                config_entry_id=self._entry.entry_id,
-                **self.device_info(Scope.BRIDGE, "", None),
-            )
-            .id
+        self.bridge_device_id = self.device_entry(Scope.BRIDGE, "", None).id
+
+    def device_entry(
+        self, scope: Scope, object_id: str, device: Device | None
+    ) -> AnyDeviceEntry:
+        """Return the registry device of the bridge, a room or a voice device.
+
+        It is described (made, or brought up to date) once while the entry is
+        loaded, not once for each of its entities: Home Assistant would do it
+        for every entity with a device_info, 9 times for a room. Later calls
+        look it up, so an entity gets the entry as it is now.
+        """
+        registry = dr.async_get(self._hass)
+        key = (scope, object_id)
+        if (known := self._described.get(key)) is not None and (
+            entry := registry.async_get(known)
+        ) is not None:
+            return entry
+        # Not described yet, or deleted by the user since: described anew.
+        entry = registry.async_get_or_create(
+            config_entry_id=self._entry.entry_id,
+            **self.device_info(scope, object_id, device),
         )
+        self._described[key] = entry.id
+        return entry
 
     def device_info(
         self, scope: Scope, object_id: str, device: Device | None

@@ -9,6 +9,7 @@ has a bug.
 - topics: the topic scheme of a namespace, every version, built and parsed
 - payloads: what each message says (typed models), and what we send
 - decoding: raw bytes to those models, or a ProtocolError
+- shapes: a heartbeat's bytes but for its timestamp, to take the next cheaply
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from .payloads import (
     encode,
     ws_start_payload,
 )
+from .shapes import HeartbeatShape
 from .topics import (
     ANNOUNCE_LEVEL,
     DEFAULT_ADMIN_PREFIX,
@@ -121,6 +123,7 @@ __all__ = [
     "DeviceTopicType",
     "DisplayAction",
     "Heartbeat",
+    "HeartbeatShape",
     "IdentifierError",
     "LastWill",
     "Layout",

@@ -145,6 +145,20 @@ def parse_timestamp(value: object) -> datetime | None:
     Any JSON value is safe here: integers too big for a float, NaN, infinity
     and years beyond 9999 raise OutOfRangeError, a ValueError.
     """
+    if isinstance(value, str):  # first: what devices send, on every heartbeat
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not ISO 8601: {value[:40]!r}") from None
+        tzinfo = parsed.tzinfo
+        if tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        if tzinfo is UTC:
+            return parsed  # "Z", as devices write it: nothing to convert
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise OutOfRangeError("out of range (years 1 to 9999)") from None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -154,17 +168,6 @@ def parse_timestamp(value: object) -> datetime | None:
         if not 0 <= value <= _MAX_EPOCH_MS:  # NaN compares false
             raise OutOfRangeError("epoch milliseconds out of range")
         return datetime.fromtimestamp(value / 1000, UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"not ISO 8601: {value[:40]!r}") from None
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        try:
-            return parsed.astimezone(UTC)
-        except OverflowError:
-            raise OutOfRangeError("out of range (years 1 to 9999)") from None
     raise ValueError("a timestamp is epoch milliseconds or an ISO 8601 string")
 
 
