@@ -29,6 +29,7 @@ from .hass import (
     onboard as onboard_owner,
     run_flow,
     start_hass,
+    start_simulator as launch_simulator,
     stop_process,
     wait_until_listening,
 )
@@ -302,25 +303,11 @@ def start_simulator(
     broker: tuple[str, int], devices: int, rooms: int
 ) -> subprocess.Popen[bytes]:
     """Start the fleet simulator (python -m simulator) on the broker."""
-    return subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "simulator",
-            "--host",
-            broker[0],
-            "--port",
-            str(broker[1]),
-            "--devices",
-            str(devices),
-            "--rooms",
-            str(rooms),
-            "--conversation-interval",
-            "15",
-        ],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    return launch_simulator(
+        broker[0],
+        broker[1],
+        *("--devices", str(devices), "--rooms", str(rooms)),
+        *("--conversation-interval", "15"),
     )
 
 

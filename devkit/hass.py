@@ -21,6 +21,8 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+REPO = Path(__file__).resolve().parents[1]
+
 # The namespace a user gets by accepting the defaults of voice_mqtt's flow.
 DEFAULT_NAMESPACE: dict[str, str] = {
     "version": "v1",
@@ -274,6 +276,33 @@ def start_hass(
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=None if env is None else {**os.environ, **env},
+        )
+
+
+def start_simulator(
+    host: str, port: int, *options: str, output: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the fleet simulator (python -m simulator) on the broker at host:port.
+
+    In a session of its own, as users run it, from the repository; its output
+    goes to the file output when given, else where this process's goes.
+    """
+    command = [sys.executable, "-m", "simulator", "--host", host, "--port", str(port)]
+    if output is None:
+        return subprocess.Popen(  # noqa: S603 - our own simulator
+            [*command, *options],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    with output.open("wb") as log:
+        return subprocess.Popen(  # noqa: S603 - our own simulator
+            [*command, *options],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 

@@ -20,9 +20,9 @@ import sys
 import time
 from typing import Any, Final
 
-from .hass import ApiError, HomeAssistantApi, stop_process
+from .hass import ApiError, HomeAssistantApi, start_simulator, stop_process
 from .measure import DOMAIN, read_logs
-from .scratch import REPO, set_up_voice_mqtt, start_scratch_hass
+from .scratch import set_up_voice_mqtt, start_scratch_hass
 from .smoke_fleet import FleetView, counted, see_fleet
 from .smoke_log import judge_log
 
@@ -98,21 +98,14 @@ class SmokeRun:
 
     def start_simulator(self) -> subprocess.Popen[bytes]:
         """Start the fleet: talking, beating, sending events."""
-        command = [
-            *(sys.executable, "-m", "simulator", "--host", "127.0.0.1"),
-            *("--port", str(self.broker_port), "--devices", str(DEVICES)),
-            *("--rooms", str(ROOMS), "--heartbeat", "5", "--event-interval", "5"),
+        return start_simulator(
+            "127.0.0.1",
+            self.broker_port,
+            *("--devices", str(DEVICES), "--rooms", str(ROOMS)),
+            *("--heartbeat", "5", "--event-interval", "5"),
             *("--conversation-interval", "3", "--seed", "1", "--quiet"),
-        ]
-        with self.simulator_output.open("wb") as output:
-            return subprocess.Popen(  # noqa: S603 - our own simulator
-                command,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            output=self.simulator_output,
+        )
 
     @property
     def simulator_output(self) -> Path:

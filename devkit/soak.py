@@ -31,14 +31,13 @@ from .hass import (
     ApiError,
     HomeAssistantApi,
     refresh_access_token,
+    start_simulator,
     stop_process,
 )
 from .measure import ApiProbe, read_logs, rss_bytes
 from .publisher import Publisher
 from .report import Limits, Report
 from .scratch import set_up_voice_mqtt, start_scratch_hass
-
-REPO = Path(__file__).resolve().parents[1]
 
 # (group, flag, type, default, help); a default of None has none.
 OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
@@ -216,25 +215,15 @@ class Soak:
         received: the fuzzer's display actions among them) goes to a file.
         """
         args = self.args
-        command = [
-            sys.executable,
-            "-m",
-            "simulator",
-            *("--host", "127.0.0.1", "--port", str(port)),
+        simulator = start_simulator(
+            "127.0.0.1",
+            port,
             *("--devices", str(args.sim_devices), "--rooms", str(args.sim_rooms)),
             *("--heartbeat", "5", "--conversation-interval", "6"),
             *("--drop-interval", "8", "--drop-duration", "4"),
             *("--event-interval", "10", "--seed", str(args.seed), "--quiet"),
-        ]
-        with (self.workdir / "simulator.out").open("wb") as output:
-            simulator = subprocess.Popen(  # noqa: S603 - our own simulator
-                command,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            output=self.workdir / "simulator.out",
+        )
         time.sleep(2)  # it connects every device before it talks
         if simulator.poll() is not None:
             output_text = (self.workdir / "simulator.out").read_text(errors="replace")
