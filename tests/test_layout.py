@@ -36,6 +36,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "conversations",
             "journal",
             "fleet_health",
+            "issues",
             "health",
             "registry",
             "persistence",

@@ -174,7 +174,9 @@ CHECKS: dict[str, Callable[[], bool]] = {
     ),
     "reconfiguration-flow": lambda: defines("config_flow.py", "async_step_reconfigure"),
     "repair-issues": lambda: (
-        "async_create_issue" in source("limits.py") and bool(STRINGS["issues"])
+        "async_create_issue" in source("issues.py")
+        and "raise_issue" in source("limits.py")
+        and bool(STRINGS["issues"])
     ),
     "stale-devices": lambda: (
         defines("__init__.py", "async_remove_config_entry_device")

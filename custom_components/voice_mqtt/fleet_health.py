@@ -26,6 +26,7 @@ from homeassistant.helpers.event import (
 
 from .const import DOMAIN
 from .fleet import Device, DeviceAspect
+from .issues import raise_issue
 from .journal import Journal
 from .registry import RegistrySync
 from .timers import wall_clock
@@ -110,15 +111,11 @@ class FleetHealth:
             self._raise(device)
 
     def _raise(self, device: Device) -> None:
-        ir.async_create_issue(
+        raise_issue(
             self._hass,
-            DOMAIN,
             flapping_issue_id(self._entry.entry_id, device.device_id),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="device_flapping",
-            translation_placeholders={
+            "device_flapping",
+            {
                 "device": device.name or device.device_id,
                 "device_id": device.device_id,
                 "losses": str(FLAP_LOSSES + 1),

@@ -25,6 +25,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 
 from .const import DOMAIN
+from .issues import raise_issue
 from .protocol import LEGACY_VERSION
 from .room import Room
 from .settings import Settings
@@ -109,19 +110,16 @@ class TrafficHealth:
 
     def _raise_mismatch(self, version: str) -> None:
         configured = self._settings.scheme.version
-        ir.async_create_issue(
+        raise_issue(
             self._hass,
-            DOMAIN,
             mismatch_issue_id(self._entry.entry_id),
-            is_fixable=True,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="version_mismatch",
-            translation_placeholders={
+            "version_mismatch",
+            {
                 "entry": self._entry.title,
                 "seen": version or "v0 (no version level)",
                 "configured": configured or "v0 (no version level)",
             },
+            fixable=True,
             data={"entry_id": self._entry.entry_id, "version": version},
         )
 
@@ -148,15 +146,11 @@ class TrafficHealth:
         if not silent:
             ir.async_delete_issue(self._hass, DOMAIN, issue_id)
             return
-        ir.async_create_issue(
+        raise_issue(
             self._hass,
-            DOMAIN,
             issue_id,
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="backend_silent",
-            translation_placeholders={
+            "backend_silent",
+            {
                 "entry": self._entry.title,
                 "minutes": str(minutes),
                 "devices": str(len(self._online)),

@@ -22,12 +22,12 @@ import os
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .conversations import turn_data
+from .issues import raise_issue
 from .turns import Turn
 
 _LOGGER = logging.getLogger(__name__)
@@ -110,15 +110,8 @@ class ConversationHistory:
         aside = f"{self._store.path}.unreadable.{stamp}"
         await self._hass.async_add_executor_job(os.replace, self._store.path, aside)
         _LOGGER.warning("The conversation history was unreadable; kept as %s", aside)
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            issue_id(self._entry_id),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="history_unreadable",
-            translation_placeholders={"path": aside},
+        raise_issue(
+            self._hass, issue_id(self._entry_id), "history_unreadable", {"path": aside}
         )
 
     def add(self, turn: Turn) -> None:

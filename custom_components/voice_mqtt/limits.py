@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import CONF_MAX_DEVICES, CONF_MAX_ROOMS, DOMAIN
+from .issues import raise_issue
 from .listeners import Scope
 from .settings import Settings
 
@@ -94,15 +95,11 @@ class IdLimits:
     def _report(self, scope: Scope) -> None:
         self._timers.pop(scope, None)
         self._reported[scope] = self._hass.loop.time()
-        ir.async_create_issue(
+        raise_issue(
             self._hass,
-            DOMAIN,
             issue_id(self._entry.entry_id, scope),
-            is_fixable=False,
-            is_persistent=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=f"too_many_{scope}s",
-            translation_placeholders={
+            f"too_many_{scope}s",
+            {
                 "entry": self._entry.title,
                 "cap": str(self.caps[scope]),
                 "refused": str(self.refused[scope]),
