@@ -70,7 +70,7 @@ async def test_broker_health_per_minute(
     writes = Writes(hass)
     ours = await cpu_for(hass, freezer, "$SYS/")
     hub = integration.runtime_data
-    assert hub.stats.received["broker"] == MINUTES * PER_MINUTE * 4
+    assert hub.intake.received["broker"] == MINUTES * PER_MINUTE * 4
     messages = MINUTES * PER_MINUTE * 4
     print(
         f"\nbroker health: {PER_MINUTE * 4} messages a minute at sys_interval"

@@ -173,7 +173,7 @@ async def test_garbage(hass: HomeAssistant, integration: MockConfigEntry) -> Non
         "malformed messages",
         len(messages),
         seconds,
-        rejected=sum(integration.runtime_data.stats.rejected.values()),
+        rejected=sum(integration.runtime_data.intake.rejected.values()),
         state_writes=writes.count,
     )
 
@@ -195,5 +195,5 @@ async def test_migration_twins(
         "chunks sent on v1 and v0",
         len(messages),
         seconds,
-        duplicates=integration.runtime_data.stats.duplicates,
+        duplicates=integration.runtime_data.intake.duplicates,
     )

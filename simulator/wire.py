@@ -1,15 +1,17 @@
-"""The integration's protocol package, loaded on its own, and small wire helpers.
+"""The integration's pure packages, loaded on their own, and small wire helpers.
 
-The protocol package is pure Python, but importing it as
+The protocol (and the models) are pure Python, but importing them as
 `custom_components.voice_mqtt.protocol` would first run the integration's
-`__init__`, which imports Home Assistant. Loading the package by path gives the
-simulator the very same topic scheme and payload rules without that weight.
+`__init__`, which imports Home Assistant. Here the integration's folder is
+given a stand-in parent package of another name, whose `__init__` never runs:
+its pure packages load from it, relative imports and all, and the simulator
+gets the very same topic scheme and payload rules without that weight.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-import importlib.util
+import importlib
 from pathlib import Path
 import sys
 from types import ModuleType
@@ -17,40 +19,24 @@ from typing import TYPE_CHECKING
 
 __all__ = ["command_filter", "iso_now", "ms_now", "protocol"]
 
-MODULE_NAME = "voice_mqtt_protocol"
-PROTOCOL_PATH = (
-    Path(__file__).resolve().parents[1] / "custom_components/voice_mqtt/protocol"
-)
+PARENT = "voice_mqtt_pure"
+INTEGRATION_PATH = Path(__file__).resolve().parents[1] / "custom_components/voice_mqtt"
 
 
-def _load_protocol() -> ModuleType:
-    if (loaded := sys.modules.get(MODULE_NAME)) is not None:
-        return loaded
-    # A package: its modules import each other relatively, as MODULE_NAME.*.
-    spec = importlib.util.spec_from_file_location(
-        MODULE_NAME,
-        PROTOCOL_PATH / "__init__.py",
-        submodule_search_locations=[str(PROTOCOL_PATH)],
-    )
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {PROTOCOL_PATH}")
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class is made.
-    sys.modules[MODULE_NAME] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        for name in [n for n in sys.modules if n.partition(".")[0] == MODULE_NAME]:
-            del sys.modules[name]
-        raise
-    return module
+def load_pure(package: str) -> ModuleType:
+    """Return one of the integration's pure packages, loaded without Home Assistant."""
+    if PARENT not in sys.modules:
+        parent = ModuleType(PARENT, "voice_mqtt's folder, without its __init__")
+        parent.__path__ = [str(INTEGRATION_PATH)]
+        sys.modules[PARENT] = parent
+    return importlib.import_module(f"{PARENT}.{package}")
 
 
 if TYPE_CHECKING:
     # Type checkers may follow the package import; at run time it never happens.
     from custom_components.voice_mqtt import protocol
 else:
-    protocol = _load_protocol()
+    protocol = load_pure("protocol")
 
 
 def iso_now() -> str:

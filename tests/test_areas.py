@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 from custom_components.voice_mqtt.const import DOMAIN
 
 from .common import send, voice_topic
-from .test_conversations import talk
+from .conversations.test_figures import talk
 from .test_rooms import Room
 
 

@@ -39,7 +39,7 @@ from pytest_homeassistant_custom_component.typing import (
 )
 
 from custom_components.voice_mqtt.const import DOMAIN
-from custom_components.voice_mqtt.persistence import last_seen_store
+from custom_components.voice_mqtt.registry.last_seen import last_seen_store
 
 from .common import disconnect, reconnect, remove_device_in_ui, send
 
@@ -447,7 +447,7 @@ async def test_an_empty_retained_payload_clears_and_changes_nothing(
     assert state_of(hass, "binary_sensor.vr_1_connectivity") == STATE_ON
     assert state_of(hass, "sensor.vr_1_status") == "playing"
     assert hass.states.get("binary_sensor.vr_2_connectivity") is None, "no device"
-    assert integration.runtime_data.stats.cleared == 3
+    assert integration.runtime_data.intake.cleared == 3
 
 
 async def test_broker_loss_makes_devices_unavailable_and_retained_restores_them(
@@ -580,7 +580,7 @@ async def test_a_mismatched_device_id_goes_to_the_topic_id_and_is_counted(
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.vr_1_status") == "paused"
     assert hass.states.get("sensor.vr_2_status") is None
-    assert integration.runtime_data.stats.id_mismatches == 1
+    assert integration.runtime_data.intake.id_mismatches == 1
 
 
 async def test_device_events_fire_with_their_data(

@@ -9,7 +9,8 @@ from homeassistant.components.automation.config import PLATFORM_SCHEMA
 from homeassistant.core import HomeAssistant
 import yaml
 
-from custom_components.voice_mqtt import const, protocol, room
+from custom_components.voice_mqtt import const, protocol
+from custom_components.voice_mqtt.models import room
 
 ROOT = Path(__file__).parents[1]
 

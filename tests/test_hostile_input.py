@@ -28,7 +28,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.voice_mqtt.const import DOMAIN
-from custom_components.voice_mqtt.listeners import ARRIVAL_BATCH, ARRIVAL_INTERVAL
+from custom_components.voice_mqtt.dispatch.arrivals import (
+    ARRIVAL_BATCH,
+    ARRIVAL_INTERVAL,
+)
 
 from .common import send, voice_topic
 
@@ -68,7 +71,7 @@ async def test_numbers_beyond_float_range_are_dropped_and_counted(
         send(hass, topic, payload)
     await hass.async_block_till_done()
 
-    stats = integration.runtime_data.stats
+    stats = integration.runtime_data.intake
     assert dict(stats.rejected) == {"out_of_range": len(hostile)}
     assert errors(caplog) == []
     # Nothing was made of them: no room, no device.
@@ -93,7 +96,7 @@ async def test_a_heartbeat_like_the_last_but_for_a_bad_time_is_dropped(
         send(hass, "devices/VR_1/heartbeat", beat(f"2025-06-01T12:00:0{second}Z"))
     await hass.async_block_till_done()
     hub = integration.runtime_data
-    assert hub.stats.received["device"] == 3
+    assert hub.intake.received["device"] == 3
     hostile = [
         beat("2025-13-01T12:00:00Z"),  # no such month
         beat("0001-01-01T00:00:00+01:00"),  # before year 1 in UTC
@@ -104,7 +107,7 @@ async def test_a_heartbeat_like_the_last_but_for_a_bad_time_is_dropped(
     for payload in hostile:
         send(hass, "devices/VR_1/heartbeat", payload)
     await hass.async_block_till_done()
-    assert dict(hub.stats.rejected) == {
+    assert dict(hub.intake.rejected) == {
         "invalid_field": 2,
         "out_of_range": 1,
         "invalid_json": 2,
@@ -181,7 +184,7 @@ async def test_every_attribute_can_be_stored_after_hostile_input(
     send(hass, topic, payload)
     await hass.async_block_till_done()
 
-    assert sum(integration.runtime_data.stats.rejected.values()) == 1
+    assert sum(integration.runtime_data.intake.rejected.values()) == 1
     ours = [
         state
         for state in hass.states.async_all()
@@ -233,7 +236,7 @@ async def test_an_id_flood_stops_at_the_caps_with_a_repair_issue(
     assert hass.states.get("sensor.d4_status").state == "playing"
 
     issue = issue_registry.async_get_issue(
-        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+        DOMAIN, f"{integration.entry_id}_too_many_devices"
     )
     assert issue is not None
     assert issue.translation_key == "too_many_devices"
@@ -243,12 +246,12 @@ async def test_an_id_flood_stops_at_the_caps_with_a_repair_issue(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     issue = issue_registry.async_get_issue(
-        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+        DOMAIN, f"{integration.entry_id}_too_many_devices"
     )
     assert issue is not None
     assert issue.translation_placeholders["refused"] == "15"
     assert issue_registry.async_get_issue(
-        DOMAIN, f"{integration.entry_id}_room_cap_reached"
+        DOMAIN, f"{integration.entry_id}_too_many_rooms"
     )
 
     # The user raises the cap: the issue goes, and new ids are welcome again.
@@ -259,7 +262,7 @@ async def test_an_id_flood_stops_at_the_caps_with_a_repair_issue(
     )
     await hass.async_block_till_done()
     assert not issue_registry.async_get_issue(
-        DOMAIN, f"{integration.entry_id}_device_cap_reached"
+        DOMAIN, f"{integration.entry_id}_too_many_devices"
     )
     send(hass, "devices/D10/status", {"status": "idle"})
     await hass.async_block_till_done()

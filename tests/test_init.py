@@ -110,7 +110,7 @@ async def test_subscriptions_per_layout_and_none_after_unload(
     assert config_entry.runtime_data.subscriptions == expected
     # QoS 1 as the protocol asks; raw bytes so bad UTF-8 is ours to count.
     assert subscriptions.active == dict.fromkeys(expected, (1, None))
-    stats = config_entry.runtime_data.stats
+    stats = config_entry.runtime_data.intake
 
     assert await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
@@ -248,7 +248,7 @@ async def test_garbage_is_counted_logged_once_and_raises_nothing(
             async_fire_mqtt_message(hass, topic, payload)
     await hass.async_block_till_done()
 
-    stats = integration.runtime_data.stats
+    stats = integration.runtime_data.intake
     expected: dict[str, int] = {}
     for _topic, _payload, reason in GARBAGE:
         expected[reason] = expected.get(reason, 0) + 2
@@ -273,6 +273,6 @@ async def test_empty_payloads_clear_and_are_not_errors(
         hass, "v1/voice_assistant/room/salon/session/S1/state", b"", retain=True
     )
     await hass.async_block_till_done()
-    stats = integration.runtime_data.stats
+    stats = integration.runtime_data.intake
     assert stats.cleared == 2
     assert not stats.rejected

@@ -36,7 +36,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.voice_mqtt.logbook import describe_turn
 
 from .common import disconnect, reconnect
-from .test_conversations import CONVERSATION, talk
+from .conversations.test_figures import CONVERSATION, talk
 from .test_devices import announce, heartbeat, last_will, status
 from .test_rooms import DISPLAY, TOOL, Room, ms
 

@@ -128,7 +128,7 @@ CHECKS: dict[str, Callable[[], bool]] = {
     "docs-configuration-parameters": lambda: readme_has("Configuration"),
     "docs-installation-parameters": lambda: readme_has("Configuration"),
     "integration-owner": lambda: bool(MANIFEST["codeowners"]),
-    "log-when-unavailable": lambda: "connection lost" in source("connection.py"),
+    "log-when-unavailable": lambda: "connection lost" in source("broker/connection.py"),
     "parallel-updates": lambda: all(
         "PARALLEL_UPDATES = " in source(f"{platform}.py") for platform in PLATFORMS
     ),
@@ -174,13 +174,13 @@ CHECKS: dict[str, Callable[[], bool]] = {
     ),
     "reconfiguration-flow": lambda: defines("config_flow.py", "async_step_reconfigure"),
     "repair-issues": lambda: (
-        "async_create_issue" in source("issues.py")
-        and "raise_issue" in source("limits.py")
+        "async_create_issue" in source("issues/catalog.py")
+        and "raise_issue" in source("fleet/limits.py")
         and bool(STRINGS["issues"])
     ),
     "stale-devices": lambda: (
         defines("__init__.py", "async_remove_config_entry_device")
-        and "stale_device_days" in source("persistence.py")
+        and "stale_device_days" in source("registry/last_seen.py")
     ),
     "strict-typing": lambda: (
         "strict = true" in (ROOT / "pyproject.toml").read_text()

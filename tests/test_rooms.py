@@ -378,7 +378,7 @@ async def test_migration_mode_counts_a_message_on_both_layouts_once(
     assert attributes(hass, RESPONSE)["full_text"] == "aab"
     assert attributes(hass, RESPONSE)["streaming"] is False
     # One twin each for the display action, three chunks and the completion.
-    assert config_entry.runtime_data.stats.duplicates == 5
+    assert config_entry.runtime_data.intake.duplicates == 5
     assert len(response) >= 1
 
 
@@ -401,7 +401,7 @@ async def test_retained_messages_apply_like_live_ones_and_do_not_refire(
     room.send("state", {"state": "listening", "timestamp": ms(0)}, retain=True)
     room.send("display_action", {"type": "clock", "timestamp": ms(1)}, retain=True)
     await hass.async_block_till_done()
-    assert integration.runtime_data.stats.received["voice_current"] == 4
+    assert integration.runtime_data.intake.received["voice_current"] == 4
     assert state_of(hass, DISPLAY) == fired_at
     assert state_of(hass, STATE) == "listening"
 
@@ -464,7 +464,7 @@ async def test_bad_input_never_changes_a_state(
     await hass.async_block_till_done()
     after = {state.entity_id: state for state in hass.states.async_all()}
     assert after == before
-    assert sum(integration.runtime_data.stats.rejected.values()) == len(BAD_PAYLOADS)
+    assert sum(integration.runtime_data.intake.rejected.values()) == len(BAD_PAYLOADS)
 
 
 async def test_bad_input_creates_no_room(

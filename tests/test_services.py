@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.typing import (
     MqttMockPahoClient,
 )
 
-from custom_components.voice_mqtt import calls, services
+from custom_components.voice_mqtt import services
 from custom_components.voice_mqtt.compat import vol
 from custom_components.voice_mqtt.const import DOMAIN
 
@@ -69,7 +69,7 @@ async def call(
 def fast_retries() -> Generator[None]:
     with (
         patch.object(services, "RETRY_DELAY", 0.001),
-        patch.object(calls, "PUBLISH_TIMEOUT", 0.05),
+        patch.object(services, "PUBLISH_TIMEOUT", 0.05),
     ):
         yield
 
@@ -396,7 +396,7 @@ async def test_display_action_in_migration_mode(
         ("voice_assistant/room/salon/session/S2/display_action", 0, False),
     ]
     # Heard back on both layouts, it fires once.
-    assert integration.runtime_data.stats.duplicates == 1
+    assert integration.runtime_data.intake.duplicates == 1
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,13 @@ from homeassistant.helpers.typing import ConfigType
 
 from .card import async_register_card
 from .const import DOMAIN
-from .history import history_store
-from .history_api import async_setup_history_api
+from .conversations.history import history_store
+from .fleet.snapshot import async_clear_snapshot
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
-from .persistence import last_seen_store
+from .models.settings import Settings
+from .registry.last_seen import last_seen_store
 from .services import async_setup_services
-from .settings import Settings
-from .snapshot import async_clear_snapshot
+from .websocket_api import async_setup_websocket_api
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
@@ -27,7 +27,7 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, the websocket command and the card, once for all."""
     async_setup_services(hass)
-    async_setup_history_api(hass)
+    async_setup_websocket_api(hass)
     await async_register_card(hass)
     return True
 
@@ -65,7 +65,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: VoiceMqttConfigEntry) -
     """Forget this entry's store, and clear the admin snapshot it kept retained."""
     await last_seen_store(hass, entry.entry_id).async_remove()
     await history_store(hass, entry.entry_id).async_remove()
-    settings = Settings.from_entry(entry)
+    settings = Settings.from_entry(entry.data, entry.options)
     if settings.admin_snapshot:
         await async_clear_snapshot(hass, settings)
 

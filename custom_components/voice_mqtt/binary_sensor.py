@@ -14,11 +14,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .compat import BinarySensorDeviceClass
+from .dispatch.listeners import BridgeAspect
 from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
-from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
-from .listeners import BridgeAspect
-from .room import Room, RoomAspect
+from .models.device import Device, DeviceAspect
+from .models.room import Room, RoomAspect
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0

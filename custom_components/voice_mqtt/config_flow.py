@@ -60,7 +60,7 @@ from .const import (
     MIN_HEARTBEAT_TIMEOUT,
 )
 from .hub import VoiceMqttConfigEntry
-from .presence import DEFAULT_HEARTBEAT_TIMEOUT
+from .models.presence import DEFAULT_HEARTBEAT_TIMEOUT
 from .protocol import (
     LEGACY_VERSION,
     IdentifierError,

@@ -1,9 +1,32 @@
-"""Constants of the voice_mqtt integration."""
+"""Constants of the voice_mqtt integration: each name shared across packages, once.
 
+Pure Python: the models and the simulator may read it without Home Assistant.
+"""
+
+from enum import StrEnum
 from typing import Final
 
 DOMAIN: Final = "voice_mqtt"
 MANUFACTURER: Final = "voice_mqtt"
+
+
+class Scope(StrEnum):
+    """What an entity or registry device belongs to; part of every unique id."""
+
+    BRIDGE = "bridge"
+    ROOM = "room"
+    DEVICE = "device"
+
+
+# Bus events, for automations and the logbook (logbook.py describes each).
+EVENT_CONVERSATION: Final = f"{DOMAIN}_conversation"  # a room finished a turn
+EVENT_TOOL_EXECUTED: Final = f"{DOMAIN}_tool_executed"
+EVENT_DISPLAY_ACTION: Final = f"{DOMAIN}_display_action"
+EVENT_DEVICE_OFFLINE: Final = f"{DOMAIN}_device_offline"
+
+# Fields of the bus events and of the service actions.
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_HEARTBEAT_TIMEOUT: Final = "heartbeat_timeout"
 
 # Namespace (config entry data; changed by the reconfigure flow).
 CONF_VERSION: Final = "version"

@@ -22,7 +22,8 @@ from homeassistant.exceptions import ConditionErrorMessage
 from homeassistant.helpers import condition, config_validation as cv
 from homeassistant.helpers.typing import ConfigType, TemplateVarsType
 
-from .automation_targets import (
+from .compat import vol
+from .registry.automation_targets import (
     CONNECTIVITY,
     CONVERSATION,
     EntityKind,
@@ -30,7 +31,6 @@ from .automation_targets import (
     async_listed,
     async_target,
 )
-from .compat import vol
 
 # Each type: the entity it reads and the state it asks for.
 CONDITION_TYPES: Final[dict[str, tuple[EntityKind, str]]] = {

@@ -40,7 +40,8 @@ from homeassistant.helpers.event import async_track_entity_registry_updated_even
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
-from .automation_targets import (
+from .compat import vol
+from .registry.automation_targets import (
     CONNECTIVITY,
     CONVERSATION,
     DEVICE_STATUS,
@@ -51,7 +52,6 @@ from .automation_targets import (
     async_listed,
     async_target,
 )
-from .compat import vol
 
 CONF_TO: Final = "to"
 CONF_SUCCESS: Final = "success"

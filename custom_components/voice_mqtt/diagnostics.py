@@ -22,7 +22,7 @@ async def async_get_config_entry_diagnostics(
         "options": dict(entry.options),
         "connected": hub.connection.connected,
         "subscriptions": list(hub.subscriptions),
-        "messages": hub.stats.as_dict(),
+        "messages": hub.intake.as_dict(),
         "answers": hub.answers.as_dict(),
         # How many turns each room keeps; never what was said.
         "history": hub.history.summary(),

@@ -11,16 +11,16 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN
-from .fleet import Device, DeviceAspect
-from .listeners import BridgeAspect, Key, Listener, Scope
-from .registry import room_entity_id, unique_id
+from .const import DOMAIN, Scope
+from .dispatch.listeners import BridgeAspect, Key, Listener
+from .models.device import Device, DeviceAspect
+from .registry.devices import room_entity_id, unique_id
 
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .hub import VoiceMqttConfigEntry, VoiceMqttHub
-    from .room import Room
+    from .models.room import Room
 
 # Home Assistant refuses states longer than this.
 MAX_STATE_LENGTH = 255

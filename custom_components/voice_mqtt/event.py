@@ -12,19 +12,19 @@ from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .conversations import turn_data
+from .const import ATTR_CONFIG_ENTRY_ID, EVENT_DISPLAY_ACTION, EVENT_TOOL_EXECUTED
+from .conversations.figures import turn_data
+from .dispatch.listeners import Listener
 from .entity import (
     HubEntityDescription,
     VoiceMqttEntity,
     async_add_hub_entities,
     truncate_state,
 )
-from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry
-from .journal import ATTR_CONFIG_ENTRY_ID, EVENT_DISPLAY_ACTION, EVENT_TOOL_EXECUTED
-from .listeners import Listener
-from .room import Room, RoomAspect, RoomEvent
-from .turns import Outcome
+from .models.device import Device, DeviceAspect
+from .models.room import Room, RoomAspect, RoomEvent
+from .models.turn import Outcome
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -51,7 +51,7 @@ class VoiceMqttEventDescription[ModelT](EventEntityDescription, HubEntityDescrip
     event_fn: Callable[[ModelT], Occurrence | None]
     attributes_fn: Callable[[ModelT], dict[str, Any]] | None = None
     # The bus event that names what the logbook's row of this entity cannot
-    # (see journal.py), and which of the event's attributes it carries.
+    # (see logbook.py), and which of the event's attributes it carries.
     bus_event: str | None = None
     bus_fields: tuple[str, ...] = ()
 

@@ -1,9 +1,10 @@
 """The hub: a few wildcard subscriptions per entry, one parse per message.
 
-Everything the fleet says arrives here, goes through the pure parser once,
-is applied to its room or device model, and wakes only the entities
-concerned. The hub routes; each other concern lives in a module of its own
-(see ARCHITECTURE.md). Entities never subscribe to MQTT themselves.
+Everything the fleet says arrives here, goes through the pure parser once
+(broker/intake), is applied to its room or device model (models/), and wakes
+only the entities concerned (dispatch/). The hub routes; each other concern
+lives in a package of its own (see ARCHITECTURE.md). Entities never subscribe
+to MQTT themselves.
 """
 
 from __future__ import annotations
@@ -18,24 +19,25 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.util import dt as dt_util
 
-from .answers import PendingAnswers
-from .broker_health import BrokerHealth
-from .connection import BrokerConnection
-from .conversations import Conversations
-from .fleet import (
-    Device,
-    DeviceAspect,
-    QuietHeartbeats,
-    resume_presence,
-    suspend_presence,
-)
-from .fleet_health import FleetHealth
-from .health import TrafficHealth
-from .history import ConversationHistory
-from .limits import IdLimits
-from .listeners import Arrivals, BridgeAspect, Listeners, Scope
-from .migration import DuplicateFilter, twin_key
-from .persistence import LastSeen, async_restore
+from .broker.connection import BrokerConnection
+from .broker.health import BrokerHealth
+from .broker.intake import Intake
+from .const import Scope
+from .conversations.figures import Conversations
+from .conversations.history import ConversationHistory
+from .dispatch.arrivals import Arrivals
+from .dispatch.listeners import BridgeAspect, Listeners
+from .dispatch.timers import StreamWritePacer, Sweeper
+from .fleet.answers import PendingAnswers
+from .fleet.health import FleetHealth
+from .fleet.limits import IdLimits
+from .fleet.snapshot import AdminSnapshot
+from .issues.traffic import TrafficHealth
+from .models.device import Device, DeviceAspect, resume_presence, suspend_presence
+from .models.heartbeats import QuietHeartbeats
+from .models.migration import DuplicateFilter, twin_key
+from .models.room import Room, RoomAspect
+from .models.settings import Settings
 from .protocol import (
     CommandAnswer,
     Heartbeat,
@@ -44,12 +46,8 @@ from .protocol import (
     parse_device_message,
     parse_voice_message,
 )
-from .registry import RegistrySync
-from .room import Room, RoomAspect
-from .settings import Settings
-from .snapshot import AdminSnapshot
-from .stats import MessageStats
-from .timers import StreamWritePacer, Sweeper
+from .registry.devices import RegistrySync
+from .registry.last_seen import LastSeen, async_restore
 
 if TYPE_CHECKING:
     from homeassistant.components.mqtt import ReceiveMessage
@@ -67,20 +65,20 @@ class VoiceMqttHub:
         """Prepare; nothing is subscribed until async_start."""
         self.hass = hass
         self.entry = entry
-        self.settings = Settings.from_entry(entry)
+        self.settings = Settings.from_entry(entry.data, entry.options)
         self.connection = BrokerConnection(
             hass, entry.title, self._async_connection_changed
         )
         self.subscriptions: list[str] = []
         self.rooms: dict[str, Room] = {}
         self.devices: dict[str, Device] = {}
-        self.stats = MessageStats()
+        self.intake = Intake()
         self.answers = PendingAnswers()
         self.listeners = Listeners()
         self.broker_health = BrokerHealth(
             hass,
             self.settings,
-            self.stats,
+            self.intake,
             partial(self.listeners.notify, Scope.BRIDGE, ""),
         )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
@@ -106,7 +104,7 @@ class VoiceMqttHub:
             hass, self.rooms, self.devices, (self._room_changed, self._device_changed)
         )
         self.snapshot = AdminSnapshot(
-            hass, entry, self.settings, self.devices, self.stats
+            hass, entry, self.settings, self.devices, self.intake
         )
         self._stream_pacer = StreamWritePacer(
             hass, partial(self.listeners.notify, Scope.ROOM, aspect=RoomAspect.RESPONSE)
@@ -221,7 +219,7 @@ class VoiceMqttHub:
 
         @callback
         def handle(msg: ReceiveMessage) -> None:
-            message = self.stats.take(
+            message = self.intake.parse(
                 counter, parse_voice_message, scheme, msg.topic, msg.payload
             )
             if message is None:
@@ -230,7 +228,7 @@ class VoiceMqttHub:
             if self._duplicates is not None and self._duplicates.is_duplicate(
                 layout, twin_key(message, msg.payload), now
             ):
-                self.stats.duplicates += 1
+                self.intake.duplicates += 1
                 return
             known = self.limits.known(self.rooms, Scope.ROOM, message.room_id, Room)
             if known is None:
@@ -266,16 +264,16 @@ class VoiceMqttHub:
         # MQTT stamps each message on receipt: no clock is read here.
         now = msg.timestamp or self.hass.loop.time()
         if self._quiet.take(msg.topic, msg.payload, now, msg.retain):
-            self.stats.received["device"] += 1
+            self.intake.received["device"] += 1
             return  # the common case: the last heartbeat again, but for its time
         scheme = self.settings.scheme
-        message = self.stats.take(
+        message = self.intake.parse(
             "device", parse_device_message, scheme, msg.topic, msg.payload
         )
         if message is None:
             return
         if message.id_mismatch:
-            self.stats.id_mismatches += 1
+            self.intake.id_mismatches += 1
         if isinstance(message.payload, CommandAnswer):
             # An answer is not a sign of a device to add: only one asked answers.
             self.answers.take(message.device_id, message.payload)

@@ -1,11 +1,31 @@
 """The logbook: a turn, a tool run, a panel shown, a device gone, each in a line.
 
-Home Assistant's own rows for our entities say only their state: an event
-entity's event type ("Tool executed: Failed"), a connectivity sensor's
-"Disconnected". Those rows cannot be reworded by an integration (journal.py
-says why), so each of our bus events is described here, attached to its
-entity by the `entity_id` it carries: the entity's row says "ran
-control_light (failed)", "showed light_control", "went offline (Last Will)".
+Home Assistant's logbook shows an event entity's state change by its event
+type alone ("Tool executed: Failed", "Display action: Display action") and a
+connectivity sensor's as "Disconnected": no tool, no panel, no reason. An
+integration cannot reword those rows: the logbook builds them from the
+states table and the frontend phrases them from the state and the event
+type, the one attribute it exposes. What an integration can do is describe
+bus events of its own, so next to each such change one event says the rest,
+and each is described here:
+
+- `voice_mqtt_conversation`, a whole turn (conversations/figures.py);
+- `voice_mqtt_tool_executed` (tool_name, success) and
+  `voice_mqtt_display_action` (type), fired by the room's event entity when
+  it fires (event.py), so a retained message replayed after a restart logs
+  nothing twice, as the entity fires nothing twice;
+- `voice_mqtt_device_offline` (reason: last_will, status or
+  heartbeat_timeout), when a device known online goes offline
+  (fleet/health.py).
+
+Each carries `entity_id` and `device_id`, which is how the logbook's queries
+attach an event to an entity and a device: the row shows in the entity's and
+the device's logbook, named after the entity, and reads "ran control_light
+(failed)", "showed light_control", "went offline (Last Will)". The state rows
+stay (nothing but the user's own logbook filter drops them); they remain the
+history that triggers and graphs follow. The display action's `data` stays
+out of the bus event: the recorder would store up to 8 KiB again, for every
+panel shown.
 """
 
 from __future__ import annotations
@@ -22,17 +42,17 @@ from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 
-from .const import DOMAIN
-from .conversations import EVENT_CONVERSATION
-from .journal import (
+from .const import (
     ATTR_HEARTBEAT_TIMEOUT,
+    DOMAIN,
+    EVENT_CONVERSATION,
     EVENT_DEVICE_OFFLINE,
     EVENT_DISPLAY_ACTION,
     EVENT_TOOL_EXECUTED,
 )
-from .presence import OfflineReason
-from .registry import room_name
-from .turns import Outcome
+from .models.presence import OfflineReason
+from .models.turn import Outcome
+from .registry.devices import room_name
 
 # Quotes in a logbook line are cut here; the event keeps the whole texts.
 QUOTE_LENGTH = 80

@@ -18,7 +18,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .broker_health import BrokerHealth, broker_aspect
+from .broker.health import BrokerHealth, broker_aspect
+from .dispatch.listeners import BridgeAspect
 from .entity import (
     HubEntityDescription,
     VoiceMqttEntity,
@@ -26,11 +27,10 @@ from .entity import (
     async_remove_bridge_entities,
     truncate_state,
 )
-from .fleet import Device, DeviceAspect
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
-from .listeners import BridgeAspect
+from .models.device import Device, DeviceAspect
+from .models.room import Room, RoomAspect
 from .protocol import BrokerFigure
-from .room import Room, RoomAspect
 
 # Entities only read the hub's models; nothing here does I/O.
 PARALLEL_UPDATES = 0
@@ -244,7 +244,7 @@ def _broker(
     )
 
 
-# Only with the broker_health option (see broker_health.py).
+# Only with the broker_health option (see broker/health.py).
 BROKER_SENSORS: tuple[VoiceMqttSensorDescription[VoiceMqttHub], ...] = (
     # A start time, not an uptime: it changes when the broker restarts, not
     # every 10 s (as Home Assistant's own uptime sensor does).

@@ -1,7 +1,10 @@
-"""Service actions: ws_start, display_action and send_command (which may wait).
+"""Service actions: ws_start, display_action, send_command, get_history.
 
-Every failure is raised as a translated error, and nothing fails silently;
-what the calls share (targets, checks, the publish) is in calls.py.
+Registered once in async_setup, for every entry. Every failure is raised as a
+translated error, and nothing fails silently: a call names its entry and its
+room or device (by id, or picked in the UI as a registry device), every field
+that reaches a topic is checked to be one topic level, and each publish waits
+for the broker's acknowledgement.
 """
 
 from __future__ import annotations
@@ -18,42 +21,33 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
+    area_registry as ar,
     config_validation as cv,
     device_registry as dr,
+    service,
 )
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 from homeassistant.util.ulid import ulid_now
 from yarl import URL
 
-from .answers import MessageIdInUseError, NoLongerListeningError
-from .calls import (
-    ATTR_AREA,
-    ATTR_CONFIG_ENTRY_ID,
-    Target,
-    area_rooms,
-    connected,
-    encoded,
-    failed,
-    invalid,
-    publish,
-    shown,
-    topic_level,
-)
 from .compat import vol
-from .const import DOMAIN
-from .history_api import GET_HISTORY_SCHEMA, SERVICE_GET_HISTORY, async_get_history
-from .hub import VoiceMqttHub
-from .listeners import Scope
+from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN, Scope
+from .fleet.answers import MessageIdInUseError, NoLongerListeningError
+from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .protocol import (
     MAX_NAME_LENGTH,
+    MAX_PAYLOAD_BYTES,
+    IdentifierError,
     ProtocolError,
     VoiceType,
     check_storable,
     display_action_payload,
+    encode,
     normalize_mac,
+    validate_identifier,
     ws_start_payload,
 )
 
@@ -62,6 +56,7 @@ _LOGGER = logging.getLogger(__name__)
 SERVICE_WS_START: Final = "ws_start"
 SERVICE_DISPLAY_ACTION: Final = "display_action"
 SERVICE_SEND_COMMAND: Final = "send_command"
+SERVICE_GET_HISTORY: Final = "get_history"
 
 ATTR_DEVICE: Final = "device"
 ATTR_URL: Final = "url"
@@ -69,6 +64,9 @@ ATTR_VERSION: Final = "version"
 ATTR_TIMEOUT: Final = "timeout"
 ATTR_RETRIES: Final = "retries"
 ATTR_ROOM: Final = "room"
+ATTR_AREA: Final = "area"
+ATTR_LIMIT: Final = "limit"
+ATTR_SINCE: Final = "since"
 ATTR_SESSION: Final = "session"
 ATTR_TYPE: Final = "type"
 ATTR_DATA: Final = "data"
@@ -90,6 +88,11 @@ RETRY_DELAY: Final = 1.0
 MAX_RETRY_DELAY: Final = 10.0
 # The protocol sends ws_start at QoS 1, whatever the entry's publish QoS.
 WS_START_QOS: Final = 1
+# Display actions and commands wait this long for the broker's acknowledgement.
+PUBLISH_TIMEOUT: Final = 5.0
+# get_history: how many turns, by default and at most.
+DEFAULT_LIMIT: Final = 10
+MAX_LIMIT: Final = 500
 
 _ENTRY_FIELD = {vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string}
 
@@ -139,6 +142,147 @@ SEND_COMMAND_SCHEMA = vol.All(
     ),
     cv.has_at_least_one_key(ATTR_DEVICE, ATTR_SESSION),
 )
+
+LIMIT = vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_LIMIT))
+
+GET_HISTORY_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+            vol.Exclusive(ATTR_ROOM, "target"): cv.string,
+            vol.Exclusive(ATTR_AREA, "target"): cv.string,
+            vol.Optional(ATTR_LIMIT, default=DEFAULT_LIMIT): LIMIT,
+            vol.Optional(ATTR_SINCE): cv.datetime,
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_ROOM, ATTR_AREA),
+)
+
+
+def invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return the translated error of a call the user must change."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+def failed(key: str, **placeholders: str) -> HomeAssistantError:
+    """Return the translated error of a call that was right but did not work."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+def shown(value: str) -> str:
+    """Quote a value for an error message; it may be long or odd."""
+    return repr(value[:60] + "…" if len(value) > 60 else value)
+
+
+def topic_level(field: str, value: str) -> str:
+    """Return value if it can be one topic level, or raise for field."""
+    try:
+        return validate_identifier(value)
+    except IdentifierError as err:
+        raise invalid(
+            f"invalid_id_{err.reason}", field=field, value=shown(value)
+        ) from None
+
+
+def encoded(payload: dict[str, Any]) -> str:
+    """Return the payload as JSON, or raise if no broker should carry it."""
+    text = encode(payload)
+    if (size := len(text.encode())) > MAX_PAYLOAD_BYTES:
+        raise invalid("payload_too_large", size=str(size), limit=str(MAX_PAYLOAD_BYTES))
+    return text
+
+
+class Target:
+    """What a call is about: its entry's hub and, if picked, a registry device."""
+
+    def __init__(self, hass: HomeAssistant, call: ServiceCall, field: str) -> None:
+        """Find the entry (and registry device) that call's field names, or raise."""
+        value: str = call.data[field]
+        found = dr.async_get(hass).async_get(value)
+        self.device_entry = found if isinstance(found, dr.DeviceEntry) else None
+        entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+        if entry_id is None and self.device_entry is not None:
+            # A device picked in the UI tells which entry it belongs to.
+            entry_id = self.device_entry.config_entry_id
+        entry: VoiceMqttConfigEntry = service.async_get_config_entry(
+            hass, DOMAIN, entry_id
+        )
+        self.hub = entry.runtime_data
+        self.field = field
+        self.value = value
+        if self.device_entry is not None and (
+            self.device_entry.config_entry_id != entry.entry_id
+        ):
+            raise invalid("device_not_in_entry", field=field, entry=entry.title)
+
+    def object_id(self, scope: Scope) -> str:
+        """Return the room or device id the field names, or raise."""
+        if self.device_entry is None:
+            return topic_level(self.field, self.value)
+        known = self.hub.registry.identify(self.device_entry)
+        if known is None or known[0] is not scope:
+            raise invalid(
+                f"not_a_{scope}",
+                field=self.field,
+                device=self.device_entry.name_by_user or self.device_entry.name or "",
+            )
+        return known[1]
+
+
+async def publish(hub: VoiceMqttHub, topic: str, payload: str, qos: int) -> None:
+    """Publish once and wait for the broker's acknowledgement, or raise."""
+    if not connected(hub.hass):
+        raise failed("mqtt_not_connected", topic=topic)
+    try:
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            await mqtt.async_publish(hub.hass, topic, payload, qos, retain=False)
+    except TimeoutError:
+        raise failed(
+            "publish_not_acknowledged", topic=topic, timeout=str(PUBLISH_TIMEOUT)
+        ) from None
+    except HomeAssistantError as err:
+        raise failed("publish_failed", topic=topic, error=str(err)) from err
+
+
+def connected(hass: HomeAssistant) -> bool:
+    """Return whether Home Assistant's MQTT client is connected now."""
+    try:
+        return mqtt.is_connected(hass)
+    except KeyError:  # the MQTT integration is not loaded at all
+        return False
+
+
+def area_rooms(
+    hass: HomeAssistant, call: ServiceCall
+) -> tuple[VoiceMqttHub, list[str]]:
+    """Return the entry's hub and the ids of its rooms in the call's area, or raise."""
+    value: str = call.data[ATTR_AREA]
+    areas = ar.async_get(hass)
+    area = areas.async_get_area(value) or areas.async_get_area_by_name(value)
+    if area is None:
+        raise invalid("unknown_area", area=shown(value))
+    entry: VoiceMqttConfigEntry = service.async_get_config_entry(
+        hass, DOMAIN, call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    hub = entry.runtime_data
+    rooms = sorted(
+        known[1]
+        for device in dr.async_entries_for_area(dr.async_get(hass), area.id)
+        if isinstance(device, dr.DeviceEntry)
+        and (known := hub.registry.identify(device)) is not None
+        and known[0] is Scope.ROOM
+    )
+    if not rooms:
+        raise invalid("no_room_in_area", area=area.name)
+    return hub, rooms
 
 
 async def _async_ws_start(call: ServiceCall) -> ServiceResponse:
@@ -333,6 +477,22 @@ async def _command_and_answer(
     }
 
 
+async def _async_get_history(call: ServiceCall) -> ServiceResponse:
+    """Return a room's last turns (or every room's of an area), oldest first."""
+    since = call.data.get(ATTR_SINCE)
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt_util.get_default_time_zone())
+    limit = call.data[ATTR_LIMIT]
+    if ATTR_AREA in call.data:
+        hub, rooms = area_rooms(call.hass, call)
+        found: Any = {room: hub.history.turns(room, limit, since) for room in rooms}
+        return {"rooms": found}
+    target = Target(call.hass, call, ATTR_ROOM)
+    room_id = target.object_id(Scope.ROOM)
+    turns: Any = target.hub.history.turns(room_id, limit, since)
+    return {"room": room_id, "turns": turns}
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions once for every entry (quality rule action-setup)."""
@@ -340,7 +500,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         (SERVICE_WS_START, _async_ws_start, WS_START_SCHEMA),
         (SERVICE_DISPLAY_ACTION, _async_display_action, DISPLAY_ACTION_SCHEMA),
         (SERVICE_SEND_COMMAND, _async_send_command, SEND_COMMAND_SCHEMA),
-        (SERVICE_GET_HISTORY, async_get_history, GET_HISTORY_SCHEMA),
+        (SERVICE_GET_HISTORY, _async_get_history, GET_HISTORY_SCHEMA),
     ):
         hass.services.async_register(
             DOMAIN,

@@ -260,7 +260,7 @@ async def test_every_feature_works_under_the_acl(
     )
     try:
         await hass.async_add_executor_job(panel.publish, "admin/request/snapshot", {})
-        await wait_for(lambda: hub.stats.received["admin"] == 1, what="request heard")
+        await wait_for(lambda: hub.intake.received["admin"] == 1, what="request heard")
         await hass.async_add_executor_job(
             panel.wait_for,
             lambda: any(

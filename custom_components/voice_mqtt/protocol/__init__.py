@@ -10,16 +10,11 @@ has a bug.
 - payloads: what each message says (typed models), and what we send
 - decoding: raw bytes to those models, or a ProtocolError
 - shapes: a heartbeat's bytes but for its timestamp, to take the next cheaply
+- sys_topics: the broker's own $SYS figures, which topics and their values
 """
 
 from __future__ import annotations
 
-from .broker import (
-    SYS_TOPICS,
-    BrokerFigure,
-    BrokerValue,
-    parse_sys_message,
-)
 from .decoding import (
     decode_object,
     parse_device_message,
@@ -28,6 +23,8 @@ from .decoding import (
     parse_voice_payload,
 )
 from .payloads import (
+    ERROR,
+    IDLE,
     OFFLINE,
     Announce,
     CommandAnswer,
@@ -54,6 +51,12 @@ from .payloads import (
     ws_start_payload,
 )
 from .shapes import HeartbeatShape
+from .sys_topics import (
+    SYS_TOPICS,
+    BrokerFigure,
+    BrokerValue,
+    parse_sys_message,
+)
 from .topics import (
     ANNOUNCE_LEVEL,
     DEFAULT_ADMIN_PREFIX,
@@ -101,6 +104,8 @@ __all__ = [
     "DEFAULT_SESSION_PREFIX",
     "DEFAULT_VERSION",
     "DEFAULT_XIAOZHI_PREFIX",
+    "ERROR",
+    "IDLE",
     "LEGACY_VERSION",
     "MAX_DATA_BYTES",
     "MAX_DATA_DEPTH",

@@ -17,6 +17,11 @@ from .values import MAX_NAME_LENGTH, epoch_ms
 # The status a device's Last Will and its clean goodbye say.
 OFFLINE: Final = "offline"
 
+# Assistant states of a voice session that the models act on (protocol.md
+# section 1); any other is shown as it comes.
+IDLE: Final = "idle"
+ERROR: Final = "error"
+
 
 class TranscriptStage(StrEnum):
     """How far speech recognition has got with an utterance."""

@@ -1,0 +1,6 @@
+"""From the hub to the entities, on Home Assistant's event loop.
+
+- listeners: which entities wake for which change of a room, device or the bridge
+- arrivals: new rooms and devices handed to the platforms, at a bounded pace
+- timers: one sweep for every deadline, and streamed answers written at a pace
+"""
