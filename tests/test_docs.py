@@ -53,13 +53,17 @@ def test_the_protocol_page_names_every_type_reason_and_limit() -> None:
     assert re.findall(r"(?<![/\[])protocol\.md", readme) == []
 
 
-async def test_the_readme_automations_are_valid(hass: HomeAssistant) -> None:
+async def test_the_documented_automations_are_valid(hass: HomeAssistant) -> None:
     # Validated as Home Assistant reads an automation (templates need hass);
     # a device trigger's own fields are device_trigger.py's, tested there.
-    readme = (ROOT / "README.md").read_text()
+    # Every example, in the README and in the users' pages of docs/.
+    text = "\n".join(
+        path.read_text()
+        for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    )
     automations = [
         automation
-        for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+        for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)
         if isinstance(config := yaml.safe_load(block), dict) and "automation" in config
         for automation in config["automation"]
     ]
