@@ -72,16 +72,21 @@ async def test_the_documented_automations_are_valid(hass: HomeAssistant) -> None
         PLATFORM_SCHEMA(automation)
 
 
-def test_the_readme_shows_every_screenshot_it_has() -> None:
-    readme = (ROOT / "README.md").read_text()
-    # As Markdown images, or as <img src="…"> where a width is wanted.
-    shown = set(re.findall(r"\]\((docs/images/[^)]+)\)", readme)) | set(
-        re.findall(r'src="(docs/images/[^"]+)"', readme)
-    )
+def test_every_screenshot_is_shown() -> None:
+    # As Markdown images, or as <img src="…"> where a width is wanted: in the
+    # users' pages by a relative path, in the README under the repository.
+    shown = set()
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = path.read_text()
+        for image in re.findall(r"\]\(([^)]+\.png)\)", text) + re.findall(
+            r'src="([^"]+\.png)"', text
+        ):
+            local = image.removeprefix(f"{REPOSITORY}/raw/main/")
+            shown.add(str((path.parent / local).resolve().relative_to(ROOT.resolve())))
     kept = {
         str(path.relative_to(ROOT)) for path in (ROOT / "docs/images").glob("*.png")
     }
-    # scripts/screenshots writes these three; each is in the README and on disk.
+    # scripts/screenshots writes these three, tests/e2e/test_card.py the rest.
     assert {"docs/images/logbook.png", "docs/images/automation.png"} <= shown
     assert "docs/images/response-time.png" in shown
     assert shown == kept
