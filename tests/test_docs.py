@@ -48,7 +48,7 @@ def test_the_protocol_page_names_every_type_reason_and_limit() -> None:
         assert text in page, text
         assert holds, f"docs/protocol.md says {text!r}; the code says otherwise"
     readme = (ROOT / "README.md").read_text()
-    assert "](docs/protocol.md" in readme
+    assert f"]({REPOSITORY}/blob/main/docs/protocol.md" in readme
     # Bare mentions ("speaks protocol.md") are links to the page.
     assert re.findall(r"(?<![/\[])protocol\.md", readme) == []
 
@@ -101,7 +101,10 @@ def test_the_broker_acl_page_shows_the_acl_file_exactly() -> None:
     assert users == ["homeassistant", "voice_backend", "admin_panel", "ccba97110e84"]
     for user in users:
         assert f"`{user}`" in page, user
-    assert "](docs/broker-acl.md" in (ROOT / "README.md").read_text()
+    assert (
+        f"]({REPOSITORY}/blob/main/docs/broker-acl.md"
+        in (ROOT / "README.md").read_text()
+    )
 
 
 def documents() -> list[Path]:
@@ -203,3 +206,23 @@ def test_the_link_check_finds_what_is_missing() -> None:
     assert missing(page, f"{REPOSITORY}/blob/master/LICENSE") is not None
     assert missing(page, f"{REPOSITORY}/issues") is None
     assert missing(page, REPOSITORY) is None
+
+
+def test_the_readme_is_for_the_people_who_install_it() -> None:
+    # HACS shows it inside Home Assistant: short, installation first, and
+    # every link absolute, since HACS breaks relative ones (hacs/integration#4787).
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    installation = readme.index("\n## Installation\n")
+    assert installation < readme.index("scripts/")
+    section = readme[installation:].split("\n## ", 2)[1]
+    assert "https://my.home-assistant.io/redirect/hacs_repository/" in section
+    owner, name = REPOSITORY.split("/")[-2:]
+    assert f"owner={owner}&repository={name}&category=integration" in section
+    relative = [link for link in links(readme) if not re.match(r"https://", link)]
+    assert relative == [], "HACS breaks these in Home Assistant: make them absolute"
+    # The pictures too: served from the repository's main branch.
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert (
+        f"{REPOSITORY}/raw/main/docs/images/conversation-card-streaming.png" in images
+    )

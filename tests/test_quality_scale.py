@@ -121,7 +121,7 @@ CHECKS: dict[str, Callable[[], bool]] = {
     "docs-actions": lambda: documented("Service actions"),
     "docs-high-level-description": lambda: README.startswith("# Voice Assistant MQTT"),
     "docs-installation-instructions": lambda: documented("Installation"),
-    "docs-removal-instructions": lambda: "Removal:" in README,
+    "docs-removal-instructions": lambda: documented("Removal"),
     "entity-event-setup": lambda: "async_on_remove" in source("entity.py"),
     "entity-unique-id": lambda: "_attr_unique_id" in source("entity.py"),
     "has-entity-name": lambda: "_attr_has_entity_name = True" in source("entity.py"),
