@@ -171,7 +171,7 @@ def test_every_link_leads_to_a_file_of_the_repository() -> None:
             if (why := missing(document, link)) is not None:
                 broken.append(why)
     assert not broken, "\n".join(broken)
-    assert checked >= 15
+    assert checked >= 50  # the parser sees them: 86 when the README was split
 
 
 def test_the_link_check_finds_what_is_missing() -> None:
