@@ -79,9 +79,10 @@ def test_the_version_follows_every_file(tmp_path: Path) -> None:
     assert len(before) == 12
 
 
-def test_the_readme_documents_every_option_the_card_reads() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    section = readme.split("### The conversation card", 1)[1].split("\n### ", 1)[0]
+def test_its_page_documents_every_option_the_card_reads() -> None:
+    docs = Path(__file__).parents[1] / "docs"
+    page = (docs / "card.md").read_text()
+    section = page.split("# The conversation card", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `(\w+)` \|", section, re.MULTILINE))
     read = {
         option
@@ -89,5 +90,7 @@ def test_the_readme_documents_every_option_the_card_reads() -> None:
         for option in re.findall(r"config\.(\w+)", path.read_text())
     }
     assert documented == read == {"room", "device_id", "title", "turns"}
-    for image in re.findall(r"(docs/images/[\w-]+\.png)", section):
-        assert (Path(__file__).parents[1] / image).is_file(), image
+    images = re.findall(r"(images/[\w-]+\.png)", section)
+    assert len(images) == 3
+    for image in images:
+        assert (docs / image).is_file(), image

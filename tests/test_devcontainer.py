@@ -120,9 +120,9 @@ def test_the_ports_of_scripts_develop_are_forwarded_and_named() -> None:
         assert attribute.get("onAutoForward", "notify") in ON_AUTO_FORWARD
 
 
-def test_the_readme_sends_windows_users_to_it() -> None:
-    readme = (ROOT / "README.md").read_text()
-    windows = readme[readme.index("**On Windows**") :].split("\n\n")[0]
+def test_contributing_sends_windows_users_to_it() -> None:
+    guide = (ROOT / "CONTRIBUTING.md").read_text()
+    windows = guide[guide.index("**On Windows**") :].split("\n\n")[0]
     assert "`.devcontainer/`" in windows
     assert "Reopen in\nContainer" in windows or "Reopen in Container" in windows
     for port in config()["forwardPorts"]:

@@ -1,6 +1,6 @@
 """Device conditions: listed on the right devices, and gating real automations.
 
-And the README's device automations, which use both triggers and conditions.
+And the documented device automations, which use both triggers and conditions.
 """
 
 from __future__ import annotations
@@ -322,23 +322,23 @@ def test_every_condition_type_is_translated() -> None:
         assert "{entity_name}" in text
 
 
-README = Path(__file__).parents[1] / "README.md"
-README_DEVICE = "3f6a1c0e9b2d4e5f8a7b6c5d4e3f2a1b"
-README_ROOM = "7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
-README_CONNECTIVITY = "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"
-README_CONVERSATION = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
+AUTOMATIONS = Path(__file__).parents[1] / "docs" / "automations.md"
+DOC_DEVICE = "3f6a1c0e9b2d4e5f8a7b6c5d4e3f2a1b"
+DOC_ROOM = "7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"
+DOC_CONNECTIVITY = "9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a"
+DOC_CONVERSATION = "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d"
 
 
-def readme_yaml(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
-    """The YAML blocks of the README's device automations, with our ids in."""
-    section = README.read_text().split("## Automations from a device")[1]
+def documented_yaml(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
+    """The YAML blocks of the page's device automations, with our ids in."""
+    section = AUTOMATIONS.read_text().split("## Automations from a device")[1]
     section = section.split("\n## ")[0]
     registry = er.async_get(hass)
     ids = {
-        README_DEVICE: device_id(hass, entry),
-        README_ROOM: room_id(hass, entry),
-        README_CONNECTIVITY: registry.async_get(CONNECTIVITY).id,
-        README_CONVERSATION: registry.async_get(
+        DOC_DEVICE: device_id(hass, entry),
+        DOC_ROOM: room_id(hass, entry),
+        DOC_CONNECTIVITY: registry.async_get(CONNECTIVITY).id,
+        DOC_CONVERSATION: registry.async_get(
             "binary_sensor.living_room_voice_assistant_conversation_active"
         ).id,
     }
@@ -351,13 +351,13 @@ def readme_yaml(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
     return blocks
 
 
-async def test_the_readme_example_works(
+async def test_the_documented_example_works(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     integration: MockConfigEntry,
     fleet: Fleet,
 ) -> None:
-    example, _ = readme_yaml(hass, integration)
+    example, _ = documented_yaml(hass, integration)
     calls = async_mock_service(hass, "notify", "notify")
     assert await async_setup_component(hass, "automation", example)
     await hass.async_block_till_done()
@@ -370,10 +370,10 @@ async def test_the_readme_example_works(
     ]
 
 
-async def test_every_readme_item_is_valid(
+async def test_every_documented_item_is_valid(
     hass: HomeAssistant, integration: MockConfigEntry, fleet: Fleet
 ) -> None:
-    _, items = readme_yaml(hass, integration)
+    _, items = documented_yaml(hass, integration)
     for item in items["triggers"]:
         config = {key: value for key, value in item.items() if key != "trigger"}
         await async_validate_trigger_config(hass, {**config, "platform": "device"})

@@ -29,6 +29,8 @@ ROOT = Path(__file__).parents[1]
 PACKAGE = ROOT / "custom_components" / "voice_mqtt"
 SCALE = yaml.safe_load((PACKAGE / "quality_scale.yaml").read_text())["rules"]
 README = (ROOT / "README.md").read_text()
+# What users read: the README, and the pages of docs/ it links to.
+DOCS = [README, *(path.read_text() for path in sorted((ROOT / "docs").glob("*.md")))]
 MANIFEST = json.loads((PACKAGE / "manifest.json").read_text())
 STRINGS = json.loads((PACKAGE / "translations" / "en.json").read_text())
 ICONS = json.loads((PACKAGE / "icons.json").read_text())
@@ -80,8 +82,12 @@ def defines(module: str, name: str) -> bool:
     )
 
 
-def readme_has(*headings: str) -> bool:
-    return all(re.search(rf"^#+ .*{heading}", README, re.M) for heading in headings)
+def documented(*headings: str) -> bool:
+    """Whether each heading is one of the README's or of a page of docs/."""
+    return all(
+        any(re.search(rf"^#+ .*{heading}", text, re.M) for text in DOCS)
+        for heading in headings
+    )
 
 
 def test_every_rule_is_there_once_with_a_reason_for_each_exemption() -> None:
@@ -112,10 +118,10 @@ CHECKS: dict[str, Callable[[], bool]] = {
     "config-flow": lambda: (
         MANIFEST["config_flow"] is True and defines("config_flow.py", "async_step_user")
     ),
-    "docs-actions": lambda: readme_has("Service actions"),
+    "docs-actions": lambda: documented("Service actions"),
     "docs-high-level-description": lambda: README.startswith("# Voice Assistant MQTT"),
-    "docs-installation-instructions": lambda: readme_has("Installation"),
-    "docs-removal-instructions": lambda: "Removal:" in README,
+    "docs-installation-instructions": lambda: documented("Installation"),
+    "docs-removal-instructions": lambda: documented("Removal"),
     "entity-event-setup": lambda: "async_on_remove" in source("entity.py"),
     "entity-unique-id": lambda: "_attr_unique_id" in source("entity.py"),
     "has-entity-name": lambda: "_attr_has_entity_name = True" in source("entity.py"),
@@ -125,8 +131,8 @@ CHECKS: dict[str, Callable[[], bool]] = {
         "_abort_if_unique_id_configured" in source("config_flow.py")
     ),
     "config-entry-unloading": lambda: defines("__init__.py", "async_unload_entry"),
-    "docs-configuration-parameters": lambda: readme_has("Configuration"),
-    "docs-installation-parameters": lambda: readme_has("Configuration"),
+    "docs-configuration-parameters": lambda: documented("Configuration"),
+    "docs-installation-parameters": lambda: documented("Configuration"),
     "integration-owner": lambda: bool(MANIFEST["codeowners"]),
     "log-when-unavailable": lambda: "connection lost" in source("broker/connection.py"),
     "parallel-updates": lambda: all(
@@ -146,11 +152,11 @@ CHECKS: dict[str, Callable[[], bool]] = {
     "discovery": lambda: (
         bool(MANIFEST["mqtt"]) and defines("config_flow.py", "async_step_mqtt")
     ),
-    "docs-examples": lambda: readme_has("Examples"),
-    "docs-known-limitations": lambda: readme_has("Known limitations"),
-    "docs-supported-devices": lambda: readme_has("Voice devices"),
-    "docs-supported-functions": lambda: readme_has("What you get"),
-    "docs-troubleshooting": lambda: readme_has("Troubleshooting"),
+    "docs-examples": lambda: documented("Examples"),
+    "docs-known-limitations": lambda: documented("Known limitations"),
+    "docs-supported-devices": lambda: documented("Voice devices"),
+    "docs-supported-functions": lambda: documented("What you get"),
+    "docs-troubleshooting": lambda: documented("Troubleshooting"),
     "dynamic-devices": lambda: "room_arrivals" in source("entity.py"),
     "entity-category": lambda: any(
         d.entity_category
@@ -208,7 +214,7 @@ def test_triggers_and_conditions_are_documented_once_they_exist(
     exists = (PACKAGE / module).is_file()
     assert (status(rule) == "done") is exists
     if exists:
-        assert readme_has("Automations from a device")
+        assert documented("Automations from a device")
 
 
 def test_the_exemptions_hold() -> None:
