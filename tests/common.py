@@ -8,10 +8,12 @@ from typing import Any
 from awesomeversion import AwesomeVersion
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockMqttReasonCode,
     async_fire_mqtt_message,
 )
+from syrupy.assertion import SnapshotAssertion
 
 # The Home Assistant the suite runs on: the newest, or the oldest voice_mqtt
 # supports (scripts/test --ha oldest). Where the two differ in what the test
@@ -68,3 +70,31 @@ def reconnect(mqtt_mock: Any, mqtt_client_mock: Any) -> None:
     """Get the broker back: MQTT resubscribes, so retained messages replay."""
     mqtt_mock.connected = True
     mqtt_client_mock.on_connect(mqtt_client_mock, None, 0, MockMqttReasonCode())
+
+
+async def snapshot_platform_entities(
+    hass: HomeAssistant, config_entry_id: str, snapshot: SnapshotAssertion
+) -> None:
+    """Snapshot every entity of one platform: registry entry, state, device.
+
+    As core's elgato and wled test their platforms; the entry must have loaded
+    that platform alone, with every entity enabled.
+    """
+    entity_registry = er.async_get(hass)
+    device_registry = dr.async_get(hass)
+    entries = sorted(
+        er.async_entries_for_config_entry(entity_registry, config_entry_id),
+        key=lambda entry: entry.entity_id,
+    )
+    assert entries
+    assert len({entry.domain for entry in entries}) == 1, "load one platform only"
+    for entry in entries:
+        assert entry.disabled_by is None, "enable every entity"
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        assert hass.states.get(entry.entity_id) == snapshot(
+            name=f"{entry.entity_id}-state"
+        )
+        assert entry.device_id is not None
+        assert device_registry.async_get(entry.device_id) == snapshot(
+            name=f"{entry.entity_id}-device"
+        )
