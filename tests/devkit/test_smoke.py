@@ -12,7 +12,7 @@ from devkit.smoke_fleet import see_fleet
 from devkit.smoke_log import judge_log
 from tests.test_repository import load, steps, triggers, uses
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_ci_smokes_the_newest_and_the_oldest_release() -> None:

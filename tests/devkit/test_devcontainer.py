@@ -17,7 +17,7 @@ from typing import Any
 
 from devkit.develop import build_parser
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 # The devcontainer.json properties of the specification's reference, for an
 # image-based container (a typo there is silently ignored by the tools).
 PROPERTIES = {
