@@ -32,7 +32,8 @@ import tempfile
 
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+from . import REPO
+
 SOURCES = REPO / "brand" / "src"
 TARGET = REPO / "custom_components" / "voice_mqtt" / "brand"
 MANIFEST = SOURCES / "rendered.sha256"

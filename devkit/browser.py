@@ -27,10 +27,10 @@ from pathlib import Path
 import time
 from typing import TYPE_CHECKING, Literal
 
-from .hass import HomeAssistantApi
-
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page
+
+    from .hass.api import HomeAssistantApi
 
 CHROMIUM = Path(os.environ.get("VOICE_MQTT_CHROMIUM", "/usr/bin/chromium"))
 
@@ -76,7 +76,7 @@ class HassTokens:
 def login_tokens(
     api: HomeAssistantApi, refresh_token: str, client_id: str
 ) -> HassTokens:
-    """Trade a refresh token (devkit.hass.onboard keeps one) for a fresh login."""
+    """Trade a refresh token (devkit.hass.api.onboard keeps one) for a fresh login."""
     answer = api.call(
         "POST",
         "/auth/token",

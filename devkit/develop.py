@@ -1,7 +1,7 @@
 """scripts/develop: a broker and Home Assistant with voice_mqtt configured.
 
 First run: writes .develop/config (with the address to listen on in
-.storage/http, see hass_storage), starts Home Assistant, creates the owner
+.storage/http, see devkit.hass.storage), starts Home Assistant, creates the owner
 account through the onboarding API, then adds the MQTT and voice_mqtt entries
 through the config-flow API, so no clicks are needed. Later runs reuse all of
 it. With --demo the fleet simulator plays devices and rooms on the broker.
@@ -20,24 +20,23 @@ import subprocess
 import sys
 from typing import Any
 
+from . import REPO
 from .broker import Broker, free_port
-from .hass import (
+from .hass.api import (
     DEFAULT_NAMESPACE,
     ApiError,
     HomeAssistantApi,
     mqtt_flow_input,
     onboard as onboard_owner,
     run_flow,
-    start_hass,
-    start_simulator as launch_simulator,
-    stop_process,
     wait_until_listening,
 )
-from .hass_storage import skip_onboarding_defaults, write_http_settings
+from .hass.start import start_hass
+from .hass.storage import skip_onboarding_defaults, write_http_settings
+from .processes import start_simulator as launch_simulator, stop_process
 
 __all__ = ["ApiError", "HomeAssistantApi", "main", "onboard", "stop_process"]
 
-REPO = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO / ".develop"
 CONFIG_DIR = STATE_DIR / "config"
 STATE_FILE = STATE_DIR / "state.json"

@@ -25,19 +25,15 @@ import time
 from typing import Any
 
 from .broker import Broker
-from .hass import (
-    ApiError,
-    HomeAssistantApi,
-    stop_process,
-)
+from .hass.api import ApiError, HomeAssistantApi
+from .hass.start import set_up_voice_mqtt, start_scratch_hass
 from .latency_figures import Figures
 from .latency_gc import install_hook
 from .latency_io import EventWatcher, LoadPublisher, publish_once
 from .latency_plan import Entities, LoadPlan, initial_messages, schedule
 from .latency_profile import PySpy, find_py_spy
 from .latency_report import report_lines
-from .measure import rss_bytes
-from .scratch import set_up_voice_mqtt, start_scratch_hass
+from .processes import rss_bytes, stop_process
 
 # (flag, type, default, help)
 OPTIONS: tuple[tuple[str, type, object, str], ...] = (

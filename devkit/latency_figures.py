@@ -33,7 +33,7 @@ from .latency_stats import (
     match,
     process_cpu,
 )
-from .measure import rss_bytes
+from .processes import rss_bytes
 
 GROUPS: Final = {
     "status": "voice_mqtt device status",

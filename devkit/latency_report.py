@@ -9,7 +9,7 @@ import sys
 from .latency_figures import GROUPS, Figures, Window
 from .latency_gc import full_collections, slowest_waited
 from .latency_stats import Paired, percentile, table_header
-from .measure import MIB
+from .processes import MIB
 
 
 def _versions(figures: Figures) -> str:

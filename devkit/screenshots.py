@@ -40,6 +40,7 @@ from urllib.parse import urlencode
 
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 
+from . import REPO
 from .broker import Broker
 from .browser import (
     HassTokens,
@@ -49,13 +50,12 @@ from .browser import (
     open_path,
     screenshot as save_screenshot,
 )
-from .hass import ApiError, HomeAssistantApi
-from .scratch import set_up_voice_mqtt, start_scratch_hass
+from .hass.api import ApiError, HomeAssistantApi
+from .hass.start import set_up_voice_mqtt, start_scratch_hass
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-REPO = Path(__file__).resolve().parents[1]
 IMAGES = REPO / "docs" / "images"
 
 EXTRA_YAML = """\

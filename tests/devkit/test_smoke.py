@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devkit.smoke import integration_requirements, resolve_version
-from devkit.smoke_fleet import see_fleet
-from devkit.smoke_log import judge_log
+from devkit.smoke.fleet import see_fleet
+from devkit.smoke.log import judge_log
+from devkit.smoke.run import integration_requirements, resolve_version
 from tests.test_repository import load, steps, triggers, uses
 
 ROOT = Path(__file__).parents[2]

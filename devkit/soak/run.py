@@ -25,19 +25,16 @@ import tempfile
 import time
 from typing import Any
 
-from .broker import Broker
+from devkit.broker import Broker
+from devkit.hass.api import ApiError, HomeAssistantApi, refresh_access_token
+from devkit.hass.log import read_logs
+from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
+from devkit.processes import rss_bytes, start_simulator, stop_process
+
 from .fuzz import Plan, generate
-from .hass import (
-    ApiError,
-    HomeAssistantApi,
-    refresh_access_token,
-    start_simulator,
-    stop_process,
-)
-from .measure import ApiProbe, read_logs, rss_bytes
+from .measure import ApiProbe
 from .publisher import Publisher
 from .report import Limits, Report
-from .scratch import set_up_voice_mqtt, start_scratch_hass
 
 # (group, flag, type, default, help); a default of None has none.
 OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (

@@ -1,27 +1,21 @@
-"""A Home Assistant process driven as a user would: REST, onboarding, config flows.
+"""A running Home Assistant driven as a user would: REST, onboarding, config flows.
 
-Shared by scripts/develop and scripts/soak. Only the stdlib for REST; the one
-websocket command uses aiohttp, which Home Assistant installs.
+Every tool that starts one talks to it through this. Only the stdlib for
+REST; a websocket command uses aiohttp, which Home Assistant installs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 import json
-import os
-from pathlib import Path
 import secrets
-import signal
 import subprocess
-import sys
 import time
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
-
-REPO = Path(__file__).resolve().parents[1]
 
 # The namespace a user gets by accepting the defaults of voice_mqtt's flow.
 DEFAULT_NAMESPACE: dict[str, str] = {
@@ -256,63 +250,3 @@ def wait_until_running(api: HomeAssistantApi, timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("Home Assistant did not finish starting in time")
         time.sleep(0.25)
-
-
-def start_hass(
-    config_dir: Path,
-    output: Path,
-    *extra: str,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start `python -m homeassistant` on config_dir, its output into output.
-
-    env, when given, is added to this process's environment for hass.
-    """
-    with output.open("wb") as log:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "homeassistant", "-c", str(config_dir), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=None if env is None else {**os.environ, **env},
-        )
-
-
-def start_simulator(
-    host: str, port: int, *options: str, output: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """Start the fleet simulator (python -m simulator) on the broker at host:port.
-
-    In a session of its own, as users run it, from the repository; its output
-    goes to the file output when given, else where this process's goes.
-    """
-    command = [sys.executable, "-m", "simulator", "--host", host, "--port", str(port)]
-    if output is None:
-        return subprocess.Popen(  # noqa: S603 - our own simulator
-            [*command, *options],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    with output.open("wb") as log:
-        return subprocess.Popen(  # noqa: S603 - our own simulator
-            [*command, *options],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    """Ask a child to stop, then insist."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

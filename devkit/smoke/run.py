@@ -34,9 +34,9 @@ import time
 from typing import Final
 from urllib.request import urlopen
 
-from .broker import Broker
+from devkit import REPO
+from devkit.broker import Broker
 
-REPO: Final = Path(__file__).resolve().parents[1]
 MANIFEST: Final = REPO / "custom_components" / "voice_mqtt" / "manifest.json"
 PYPI_JSON: Final = "https://pypi.org/pypi/homeassistant/json"
 # A release as PyPI names it (2026.11.0, 2026.12.0b1): also a folder name.
@@ -186,7 +186,7 @@ class SmokeVenv:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Make the venv, start a broker, run devkit.smoke_run in the venv."""
+    """Make the venv, start a broker, run devkit.smoke.checks in the venv."""
     args = parse_args(argv)
     began = time.monotonic()
     try:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  broker: {broker.kind} on 127.0.0.1:{broker.port}", flush=True)
             status = subprocess.run(  # noqa: S603 - our own module
                 [
-                    *(str(venv.python), "-m", "devkit.smoke_run"),
+                    *(str(venv.python), "-m", "devkit.smoke.checks"),
                     *("--version", version, "--broker-port", str(broker.port)),
                     *("--workdir", str(workdir)),
                 ],
