@@ -12,7 +12,7 @@ One tool each:
     brand.py        scripts/render-brand
     soak/           scripts/soak, with its fuzzer
     smoke/          scripts/smoke
-    latency*.py     scripts/benchmark --real-broker
+    latency.py      scripts/benchmark --real-broker (latency_stats.py: its arithmetic)
 """
 
 from pathlib import Path
