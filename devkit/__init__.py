@@ -5,6 +5,7 @@ What several tools share:
     hass/         a real Home Assistant: its start, its API, its .storage, its log
     browser.py    headless Chromium logged into a Home Assistant
     processes.py  child processes: the simulator, stopping, memory
+    cli.py        what every command line here does alike
 
 One tool each:
     develop.py      scripts/develop (the demo)

@@ -76,7 +76,7 @@ class HassTokens:
 def login_tokens(
     api: HomeAssistantApi, refresh_token: str, client_id: str
 ) -> HassTokens:
-    """Trade a refresh token (devkit.hass.api.onboard keeps one) for a fresh login."""
+    """Trade a refresh token (onboard_owner keeps one) for a fresh login."""
     answer = api.call(
         "POST",
         "/auth/token",

@@ -15,27 +15,37 @@ from collections.abc import Callable
 from contextlib import ExitStack
 import json
 from pathlib import Path
-import signal
 import subprocess
 import sys
 from typing import Any
 
 from . import REPO
 from .broker import Broker, free_port
+from .cli import stop_on_sigterm
 from .hass.api import (
     DEFAULT_NAMESPACE,
     ApiError,
     HomeAssistantApi,
     mqtt_flow_input,
-    onboard as onboard_owner,
+    onboard_owner,
     run_flow,
     wait_until_listening,
 )
 from .hass.start import start_hass
 from .hass.storage import skip_onboarding_defaults, write_http_settings
-from .processes import start_simulator as launch_simulator, stop_process
+from .processes import spawn_simulator, stop_process
 
-__all__ = ["ApiError", "HomeAssistantApi", "main", "onboard", "stop_process"]
+# main, and the steps of a first run, which tests/e2e/test_demo.py takes one by
+# one (ApiError is what they raise).
+__all__ = [
+    "ApiError",
+    "configure_entries",
+    "main",
+    "onboard",
+    "prepare_config",
+    "start_simulator",
+    "wait_until_listening",
+]
 
 STATE_DIR = REPO / ".develop"
 CONFIG_DIR = STATE_DIR / "config"
@@ -134,7 +144,7 @@ def onboard(
     client_id: str,
     save: Callable[[dict[str, Any]], None] = save_state,
 ) -> None:
-    """Create the owner account on first run, and keep a token for later runs."""
+    """Create the developer's account on first run, and keep a token for later."""
     onboard_owner(
         api,
         state,
@@ -211,10 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start everything, print how to reach it, wait for Ctrl-C."""
     args = build_parser().parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so everything started here is stopped; and
-    # Ctrl-C works even when a shell started us with SIGINT ignored.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_sigterm()
     if free_port(args.port) != args.port:
         print(
             f"scripts/develop: port {args.port} is in use (another Home Assistant?);"
@@ -301,8 +308,8 @@ def print_welcome(
 def start_simulator(
     broker: tuple[str, int], devices: int, rooms: int
 ) -> subprocess.Popen[bytes]:
-    """Start the fleet simulator (python -m simulator) on the broker."""
-    return launch_simulator(
+    """Start the demo fleet on the broker: each room talks every 15 s or so."""
+    return spawn_simulator(
         broker[0],
         broker[1],
         *("--devices", str(devices), "--rooms", str(rooms)),
@@ -317,10 +324,6 @@ def wait(hass: subprocess.Popen[bytes]) -> int:
     except KeyboardInterrupt:
         print("\nStopping ...", flush=True)
         return 0
-
-
-def _raise_keyboard_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -24,11 +24,8 @@ import math
 import os
 from pathlib import Path
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from typing import Any, Final
@@ -37,7 +34,8 @@ from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from .broker import Broker, find_mosquitto
-from .hass.api import ApiError, HomeAssistantApi
+from .cli import parser_from_doc, run_in_scratch_folder
+from .hass.api import HomeAssistantApi
 from .hass.start import set_up_voice_mqtt, start_scratch_hass
 from .latency_stats import (
     Entities,
@@ -290,13 +288,7 @@ GROUPS: Final = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    lines = (__doc__ or "").splitlines()
-    parser = argparse.ArgumentParser(
-        prog="scripts/benchmark --real-broker",
-        description=lines[0],
-        epilog="\n".join(lines[2:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = parser_from_doc("scripts/benchmark --real-broker", __doc__)
     for flag, kind, default, text in OPTIONS:
         parser.add_argument(
             flag, type=kind, default=default, help=f"{text} (default: %(default)s)"
@@ -658,35 +650,13 @@ def verdict_lines(
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report; 0 unless the run itself failed."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    workdir = Path(tempfile.mkdtemp(prefix="voice_mqtt-latency-"))
-    run = LatencyRun(args, workdir)
-    try:
-        with ExitStack() as stack:
-            results = run.run(stack)
-    except KeyboardInterrupt:
-        print(
-            "\nlatency: interrupted; everything it started is stopped", file=sys.stderr
-        )
-        return 130
-    except (ApiError, RuntimeError, TimeoutError, OSError) as err:
-        print(f"latency: {err}", file=sys.stderr)
-        print(f"See {workdir / 'home-assistant.out'}", file=sys.stderr)
-        args.keep = True
-        return 2
-    finally:
-        if args.keep:
-            print(f"latency: kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    for line in report_lines(args, results):
-        print(line)
-    return 0
 
+    def measure(stack: ExitStack, workdir: Path) -> tuple[list[str], int]:
+        return report_lines(args, LatencyRun(args, workdir).run(stack)), 0
 
-def _raise_keyboard_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+    return run_in_scratch_folder(
+        "scripts/benchmark --real-broker", "latency", keep=args.keep, run=measure
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from . import REPO
 MIB: Final = 1024 * 1024
 
 
-def start_simulator(
+def spawn_simulator(
     host: str, port: int, *options: str, output: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """Start the fleet simulator (python -m simulator) on the broker at host:port.

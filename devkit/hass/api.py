@@ -120,7 +120,7 @@ class HomeAssistantApi:
         return answer["result"]
 
 
-def onboard(
+def onboard_owner(
     api: HomeAssistantApi,
     state: dict[str, Any],
     client_id: str,

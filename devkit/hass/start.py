@@ -27,7 +27,7 @@ from .api import (
     DEFAULT_NAMESPACE,
     HomeAssistantApi,
     mqtt_flow_input,
-    onboard,
+    onboard_owner,
     run_flow,
     wait_until_listening,
     wait_until_running,
@@ -124,7 +124,7 @@ def set_up_voice_mqtt(
     api: HomeAssistantApi, owner: dict[str, Any], broker_port: int, username: str
 ) -> str:
     """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
-    onboard(
+    onboard_owner(
         api,
         owner,
         f"{api.base_url}/",

@@ -24,7 +24,7 @@ from devkit import DOMAIN
 from devkit.hass.api import ApiError, HomeAssistantApi
 from devkit.hass.log import read_logs
 from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
-from devkit.processes import start_simulator, stop_process
+from devkit.processes import spawn_simulator, stop_process
 
 from .fleet import FleetView, counted, see_fleet
 from .log import judge_log
@@ -101,7 +101,7 @@ class SmokeRun:
 
     def start_simulator(self) -> subprocess.Popen[bytes]:
         """Start the fleet: talking, beating, sending events."""
-        return start_simulator(
+        return spawn_simulator(
             "127.0.0.1",
             self.broker_port,
             *("--devices", str(DEVICES), "--rooms", str(ROOMS)),

@@ -36,6 +36,7 @@ from urllib.request import urlopen
 
 from devkit import REPO
 from devkit.broker import Broker
+from devkit.cli import parser_from_doc
 
 MANIFEST: Final = REPO / "custom_components" / "voice_mqtt" / "manifest.json"
 PYPI_JSON: Final = "https://pypi.org/pypi/homeassistant/json"
@@ -52,13 +53,7 @@ DEFAULTS: Final = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    lines = (__doc__ or "").splitlines()
-    parser = argparse.ArgumentParser(
-        prog="scripts/smoke",
-        description=lines[0],
-        epilog="\n".join(lines[2:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = parser_from_doc("scripts/smoke", __doc__)
     parser.add_argument("version", help="a release, newest or oldest")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder and its logs"

@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 from contextlib import ExitStack
 from pathlib import Path
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
 from devkit.broker import Broker
+from devkit.cli import parser_from_doc, run_in_scratch_folder
 from devkit.hass.api import ApiError, HomeAssistantApi, refresh_access_token
 from devkit.hass.log import read_logs
 from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
-from devkit.processes import rss_bytes, start_simulator, stop_process
+from devkit.processes import rss_bytes, spawn_simulator, stop_process
 
 from .fuzz import Plan, generate
 from .measure import ApiProbe
@@ -58,13 +56,7 @@ OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    lines = (__doc__ or "").splitlines()
-    parser = argparse.ArgumentParser(
-        prog="scripts/soak",
-        description=lines[0],
-        epilog="\n".join(lines[2:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = parser_from_doc("scripts/soak", __doc__)
     groups = {
         "load": parser.add_argument_group("load"),
         "limits": parser.add_argument_group("limits (the run fails beyond them)"),
@@ -212,7 +204,7 @@ class Soak:
         received: the fuzzer's display actions among them) goes to a file.
         """
         args = self.args
-        simulator = start_simulator(
+        simulator = spawn_simulator(
             "127.0.0.1",
             port,
             *("--devices", str(args.sim_devices), "--rooms", str(args.sim_rooms)),
@@ -264,40 +256,18 @@ class Soak:
 def main(argv: list[str] | None = None) -> int:
     """Soak, print the report; 0 when every limit held, 1 when not."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    workdir = Path(tempfile.mkdtemp(prefix="voice_mqtt-soak-"))
-    soak = Soak(args, workdir)
-    try:
-        with ExitStack() as stack:
-            report = soak.run(stack)
-    except KeyboardInterrupt:
-        print(
-            "\nscripts/soak: interrupted; everything it started is stopped",
-            file=sys.stderr,
-        )
-        return 130
-    except (ApiError, RuntimeError, TimeoutError, OSError) as err:
-        print(f"scripts/soak: {err}", file=sys.stderr)
-        print(
-            f"See {workdir / 'home-assistant.out'} and"
-            f" {workdir / 'config' / 'home-assistant.log'}",
-            file=sys.stderr,
-        )
-        args.keep = True
-        return 2
-    finally:
-        if args.keep:
-            print(f"scripts/soak: kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    for line in report.lines():
-        print(line)
-    return 1 if report.failures() else 0
 
+    def soak(stack: ExitStack, workdir: Path) -> tuple[list[str], int]:
+        report = Soak(args, workdir).run(stack)
+        return report.lines(), 1 if report.failures() else 0
 
-def _raise_keyboard_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+    return run_in_scratch_folder(
+        "scripts/soak",
+        "soak",
+        keep=args.keep,
+        run=soak,
+        logs=("home-assistant.out", "config/home-assistant.log"),
+    )
 
 
 if __name__ == "__main__":
