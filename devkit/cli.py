@@ -15,6 +15,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 from devkit.hass.api import ApiError
 
@@ -43,6 +44,11 @@ def stop_on_sigterm() -> None:
 
 def _raise_keyboard_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+def note(text: str) -> None:
+    """Say what is happening, timed, on stderr: stdout holds the report."""
+    print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
 def run_in_scratch_folder(

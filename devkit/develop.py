@@ -54,7 +54,26 @@ OWNER_NAME = "Developer"
 OWNER_USERNAME = "dev"
 EXAMPLES = REPO / "examples"
 
-CONFIGURATION_YAML = """\
+# What the demo shows beside Home Assistant's defaults: the panels it uses,
+# automations, and the example dashboard as voice_fleet_dashboard.yaml
+# (examples/dashboard.yaml). scripts/screenshots shows the same.
+DEMO_YAML = """\
+config:
+history:
+logbook:
+automation: !include automations.yaml
+
+lovelace:
+  dashboards:
+    voice-fleet:
+      mode: yaml
+      title: Voice fleet
+      icon: mdi:account-voice
+      show_in_sidebar: true
+      filename: voice_fleet_dashboard.yaml
+"""
+
+CONFIGURATION_YAML = f"""\
 # Written by scripts/develop. Delete .develop/ (or run scripts/develop --reset)
 # to start afresh. The address Home Assistant listens on is not set here but
 # in .storage/http, as the UI sets it (scripts/develop --host/--port).
@@ -67,22 +86,9 @@ homeassistant:
   language: en
 
 frontend:
-config:
-history:
-logbook:
 energy:
-automation: !include automations.yaml
 script: !include scripts.yaml
-
-lovelace:
-  dashboards:
-    voice-fleet:
-      mode: yaml
-      title: Voice fleet
-      icon: mdi:account-voice
-      show_in_sidebar: true
-      filename: voice_fleet_dashboard.yaml
-
+{DEMO_YAML}
 logger:
   default: warning
   logs:

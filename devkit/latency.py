@@ -34,7 +34,7 @@ from paho.mqtt.client import Client
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from .broker import Broker, find_mosquitto
-from .cli import parser_from_doc, run_in_scratch_folder
+from .cli import note, parser_from_doc, run_in_scratch_folder
 from .hass.api import HomeAssistantApi
 from .hass.start import set_up_voice_mqtt, start_scratch_hass
 from .latency_stats import (
@@ -192,12 +192,9 @@ def parse_event(message: dict[str, Any]) -> Seen | None:
 class EventWatcher:
     """Keeps the state_changed events of the entities it is told to watch."""
 
-    def __init__(
-        self, base_url: str, token: str, wanted: Callable[[str], bool]
-    ) -> None:
-        """Watch Home Assistant at base_url, as the owner of token."""
-        self.url = base_url.replace("http", "ws", 1) + "/api/websocket"
-        self.token = token
+    def __init__(self, api: HomeAssistantApi, wanted: Callable[[str], bool]) -> None:
+        """Watch the Home Assistant api talks to, as api's user."""
+        self.api = api
         self.wanted = wanted
         self.seen: list[Seen] = []
         self.events = 0  # every state_changed event, watched or not
@@ -225,16 +222,9 @@ class EventWatcher:
             self.ready.set()
 
     async def _watch(self) -> None:
-        import aiohttp  # noqa: PLC0415 - Home Assistant's, as devkit.hass.api does
+        import aiohttp  # noqa: PLC0415 - Home Assistant's, as devkit.hass.api's
 
-        async with (
-            aiohttp.ClientSession() as session,
-            session.ws_connect(self.url, max_msg_size=0) as socket,
-        ):
-            await socket.receive_json()  # auth_required
-            await socket.send_json({"type": "auth", "access_token": self.token})
-            if (answer := await socket.receive_json())["type"] != "auth_ok":
-                raise RuntimeError(f"websocket: {answer}")
+        async with self.api.connected_websocket() as socket:
             await socket.send_json(
                 {"id": 1, "type": "subscribe_events", "event_type": "state_changed"}
             )
@@ -423,16 +413,12 @@ class LatencyRun:
         self.owner: dict[str, Any] = {}
         self.results = Results()
 
-    def note(self, text: str) -> None:
-        """Say what is happening, on stderr: stdout holds the report."""
-        print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
-
     def run(self, stack: ExitStack) -> Results:
         """Start everything (stopped by stack), load, measure."""
         began = time.monotonic()
         self.broker.start()
         stack.callback(self.broker.stop)
-        self.note(f"{self.broker.kind} on 127.0.0.1:{self.broker.port}; starting hass")
+        note(f"{self.broker.kind} on 127.0.0.1:{self.broker.port}; starting hass")
         api, hass = start_scratch_hass(
             stack,
             self.workdir,
@@ -444,7 +430,7 @@ class LatencyRun:
         entities = self.create_entities(api, entry_id)
         time.sleep(3)  # let the entities' creation settle before measuring
         self.load(api, hass.pid, entities)
-        self.note("stopping Home Assistant ...")
+        note("stopping Home Assistant ...")
         stop_process(hass, 60)
         self.results.broker_version = broker_version()
         self.results.total_seconds = time.monotonic() - began
@@ -453,7 +439,7 @@ class LatencyRun:
     def create_entities(self, api: HomeAssistantApi, entry_id: str) -> Entities:
         """Make every device, room and hand-made sensor exist, in its first state."""
         plan = self.plan
-        self.note(
+        note(
             f"creating {plan.devices} devices, {plan.rooms} rooms and"
             f" {plan.devices} hand-made sensors ..."
         )
@@ -487,10 +473,9 @@ class LatencyRun:
         ]
         for publisher in publishers:
             publisher.connect()
-        assert api.token is not None  # noqa: S101 - onboarding set it
-        watcher = EventWatcher(api.base_url, api.token, entities.watched)
+        watcher = EventWatcher(api, entities.watched)
         watcher.start()
-        self.note(f"loading: {len(messages):,} messages in {self.plan.seconds:.0f} s")
+        note(f"loading: {len(messages):,} messages in {self.plan.seconds:.0f} s")
         pids = {"hass": pid, "self": os.getpid()}
         if self.broker.process is not None:
             pids["broker"] = self.broker.process.pid

@@ -7,15 +7,19 @@ REST; a websocket command uses aiohttp, which Home Assistant installs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 import json
 import secrets
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
+
+if TYPE_CHECKING:
+    from aiohttp import ClientWebSocketResponse
 
 # The namespace a user gets by accepting the defaults of voice_mqtt's flow.
 DEFAULT_NAMESPACE: dict[str, str] = {
@@ -100,11 +104,20 @@ class HomeAssistantApi:
         return asyncio.run(self._websocket(command, timeout))
 
     async def _websocket(self, command: dict[str, Any], within: float) -> Any:
+        async with asyncio.timeout(within), self.connected_websocket() as socket:
+            await socket.send_json({"id": 1, **command})
+            answer = await socket.receive_json()
+        if not answer.get("success"):
+            raise ApiError(f"websocket {command['type']}: {answer.get('error')}")
+        return answer["result"]
+
+    @asynccontextmanager
+    async def connected_websocket(self) -> AsyncIterator[ClientWebSocketResponse]:
+        """Yield Home Assistant's websocket, logged in with the access token."""
         import aiohttp  # noqa: PLC0415 - Home Assistant's; only when needed
 
         url = self.base_url.replace("http", "ws", 1) + "/api/websocket"
         async with (
-            asyncio.timeout(within),
             aiohttp.ClientSession() as session,
             # A registry of ten thousand devices is one large message.
             session.ws_connect(url, max_msg_size=0) as socket,
@@ -113,11 +126,7 @@ class HomeAssistantApi:
             await socket.send_json({"type": "auth", "access_token": self.token})
             if (answer := await socket.receive_json())["type"] != "auth_ok":
                 raise ApiError(f"websocket: {answer}")
-            await socket.send_json({"id": 1, **command})
-            answer = await socket.receive_json()
-        if not answer.get("success"):
-            raise ApiError(f"websocket {command['type']}: {answer.get('error')}")
-        return answer["result"]
+            yield socket
 
 
 def onboard_owner(
@@ -136,7 +145,7 @@ def onboard_owner(
     try:
         steps = api.call("GET", "/api/onboarding")
     except ApiError:  # the onboarding views are gone once onboarding is complete
-        refresh_access_token(api, state, client_id)
+        refresh_access_token(api, state["refresh_token"], client_id)
         return
     status = {step["step"]: step["done"] for step in steps}
     if not status.get("user"):
@@ -166,7 +175,7 @@ def onboard_owner(
         save(state)
         api.token = tokens["access_token"]
     else:
-        refresh_access_token(api, state, client_id)
+        refresh_access_token(api, state["refresh_token"], client_id)
     for step, path, body in (
         ("core_config", "/api/onboarding/core_config", {}),
         ("analytics", "/api/onboarding/analytics", {}),
@@ -181,20 +190,25 @@ def onboard_owner(
 
 
 def refresh_access_token(
-    api: HomeAssistantApi, state: dict[str, Any], client_id: str
-) -> None:
-    """Log in again with the refresh token kept from the first run."""
-    tokens = api.call(
+    api: HomeAssistantApi, refresh_token: str, client_id: str
+) -> dict[str, Any]:
+    """Log in again with a refresh token (onboard_owner keeps one).
+
+    api goes on with the new access token; returns Home Assistant's answer
+    (access_token, expires_in).
+    """
+    tokens: dict[str, Any] = api.call(
         "POST",
         "/auth/token",
         {
             "grant_type": "refresh_token",
-            "refresh_token": state["refresh_token"],
+            "refresh_token": refresh_token,
             "client_id": client_id,
         },
         form=True,
     )
     api.token = tokens["access_token"]
+    return tokens
 
 
 def run_flow(

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from devkit.broker import Broker
-from devkit.cli import parser_from_doc, run_in_scratch_folder
+from devkit.cli import note, parser_from_doc, run_in_scratch_folder
 from devkit.hass.api import ApiError, HomeAssistantApi, refresh_access_token
 from devkit.hass.log import read_logs
 from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
@@ -111,9 +111,7 @@ class Soak:
         broker = self.broker
         broker.start()
         stack.callback(broker.stop)
-        self.note(
-            f"{broker.kind} on 127.0.0.1:{broker.port}; Home Assistant starting ..."
-        )
+        note(f"{broker.kind} on 127.0.0.1:{broker.port}; Home Assistant starting ...")
         api, hass = self.start_home_assistant(stack)
         entry_id = self.configure(api, broker.port)
         time.sleep(2)  # let start-up settle before the baseline
@@ -131,7 +129,7 @@ class Soak:
         self.measure(api, entry_id, hass.pid)
         # The log is read once Home Assistant has stopped: its last writes
         # (registries, restore state) fail then if what they hold cannot be saved.
-        self.note("stopping Home Assistant ...")
+        note("stopping Home Assistant ...")
         stopping = time.monotonic()
         stop_process(hass, 60)
         report.hass_stop = (hass.returncode, time.monotonic() - stopping)
@@ -139,10 +137,6 @@ class Soak:
         report.read_broker(broker.kind, broker.workdir / f"{broker.kind}.out")
         report.total_seconds = time.monotonic() - began
         return report
-
-    def note(self, text: str) -> None:
-        """Say what is happening, on stderr: stdout holds the report."""
-        print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
     def start_home_assistant(
         self, stack: ExitStack
@@ -157,9 +151,7 @@ class Soak:
     def configure(self, api: HomeAssistantApi, broker_port: int) -> str:
         """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
         entry_id = set_up_voice_mqtt(api, self.owner, broker_port, "soak")
-        self.note(
-            f"Home Assistant is up on {api.base_url}; voice_mqtt is entry {entry_id}"
-        )
+        note(f"Home Assistant is up on {api.base_url}; voice_mqtt is entry {entry_id}")
         return entry_id
 
     def new_api(self, api: HomeAssistantApi) -> HomeAssistantApi:
@@ -170,7 +162,7 @@ class Soak:
 
     def refresh(self, api: HomeAssistantApi) -> None:
         """Get a new access token."""
-        refresh_access_token(api, self.owner, self.client_id)
+        refresh_access_token(api, self.owner["refresh_token"], self.client_id)
 
     def traffic(self, stack: ExitStack, port: int) -> None:
         """Run the simulator and the fuzzer together, within the time bound."""
@@ -180,7 +172,7 @@ class Soak:
         publisher = Publisher(port, generate(report.plan), args.rate)
         publisher.start()
         stack.callback(publisher.close)
-        self.note(
+        note(
             f"soaking: {report.plan.total:,} messages at up to {args.rate:,.0f}/s,"
             " the simulator talking ..."
         )
