@@ -4,7 +4,8 @@ Home Assistant serves a custom integration's own `brand/` folder (icon,
 logo, their @2x and dark_ variants) and HACS's brands check looks for its
 icon.png. The images are drawn by hand as SVG in brand/src/ and rendered
 here, at the sizes the home-assistant/brands README asks for, by the
-system's headless Chromium on a transparent page. Pillow (which Home
+system's headless Chromium (devkit.browser.find_chromium; CHROMIUM names
+another) on a transparent page. Pillow (which Home
 Assistant already installs) checks each result: exact size, an alpha
 channel, trimmed edges. brand/src/rendered.sha256 records the sources and
 what they rendered to, so a test can tell when an SVG changed without a
@@ -25,14 +26,15 @@ import hashlib
 import os
 from pathlib import Path
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+from . import REPO
+from .browser import find_chromium
+
 SOURCES = REPO / "brand" / "src"
 TARGET = REPO / "custom_components" / "voice_mqtt" / "brand"
 MANIFEST = SOURCES / "rendered.sha256"
@@ -43,12 +45,6 @@ LOGO_SHORT_SIDE = (128, 256)  # the shortest side of logo.png; twice for @2x
 # that touches the edge may leave the outermost pixel row almost empty.
 TRIM_SLACK = 2
 
-CHROMIUM_NAMES = (
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-)
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -130,16 +126,6 @@ def pixel_size(render: Render, svg: str) -> tuple[int, int]:
                 f"{render.name} would be {size}: landscape, shortest side {low}-{high}"
             )
     return size
-
-
-def find_chromium() -> str:
-    """Return the Chromium to render with ($CHROMIUM, else the first on PATH)."""
-    if chosen := os.environ.get("CHROMIUM"):
-        return chosen
-    for name in CHROMIUM_NAMES:
-        if found := shutil.which(name):
-            return found
-    raise BrandError("no Chromium found: install chromium, or set CHROMIUM")
 
 
 @contextmanager
@@ -273,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             for render in RENDERS:
                 outputs.append(render_one(chromium, render, work))
                 print(f"{render.name}: {Image.open(outputs[-1]).size}")
-    except BrandError as err:
+    except (BrandError, FileNotFoundError) as err:
         print(f"render-brand: {err}", file=sys.stderr)
         return 1
     MANIFEST.write_text("\n".join(manifest_lines(outputs)) + "\n")

@@ -58,26 +58,17 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
 
 def find_mosquitto() -> str | None:
     """Return the mosquitto executable, which Debian keeps in /usr/sbin."""
-    return shutil.which("mosquitto") or next(
-        (
-            path
-            for path in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-            if os.access(path, os.X_OK)
-        ),
-        None,
-    )
+    return _find("mosquitto", "/usr/sbin", "/usr/local/sbin")
 
 
 def find_mosquitto_passwd() -> str | None:
     """Return mosquitto_passwd, which Debian keeps in /usr/bin beside mosquitto."""
-    return shutil.which("mosquitto_passwd") or next(
-        (
-            path
-            for path in ("/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd")
-            if os.access(path, os.X_OK)
-        ),
-        None,
-    )
+    return _find("mosquitto_passwd", "/usr/bin", "/usr/local/bin")
+
+
+def _find(name: str, *folders: str) -> str | None:
+    """Return an executable on PATH, else in one of folders (not always on PATH)."""
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(folders))
 
 
 def default_kind() -> str:

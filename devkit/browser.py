@@ -2,9 +2,10 @@
 
 For tests and tools that must see what a user sees: a dashboard, a card, the
 logbook, an editor. Playwright (the Python package, pinned in
-requirements_test.txt) drives the system's Chromium, Debian's `chromium`
-package at /usr/bin/chromium (VOICE_MQTT_CHROMIUM names another); it never
-downloads a browser of its own, so `playwright install` is never needed.
+requirements_test.txt) drives the system's Chromium (find_chromium: Debian's
+`chromium` package at /usr/bin/chromium, unless VOICE_MQTT_CHROMIUM names
+another); it never downloads a browser of its own, so `playwright install`
+is never needed. scripts/render-brand runs the same Chromium by itself.
 
     tokens = login_tokens(api, refresh_token, client_id)
     async with logged_in_page(api.base_url, tokens, color_scheme="dark") as page:
@@ -24,15 +25,27 @@ from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
+import shutil
 import time
 from typing import TYPE_CHECKING, Literal
 
-from .hass import HomeAssistantApi
+from .hass.api import HomeAssistantApi, refresh_access_token
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, ConsoleMessage, Page
 
-CHROMIUM = Path(os.environ.get("VOICE_MQTT_CHROMIUM", "/usr/bin/chromium"))
+# Where Debian's chromium package puts it; the devcontainer installs that one.
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
+# Elsewhere, the first of these on PATH.
+CHROMIUM_NAMES = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
+# Either names the one to run instead, by path or by name on PATH;
+# CHROMIUM is what scripts/render-brand always read.
+CHROMIUM_VARIABLES = ("VOICE_MQTT_CHROMIUM", "CHROMIUM")
 
 # The frontend is up for a user once <home-assistant> holds a connected hass
 # with the states: what every panel needs before it draws anything.
@@ -76,17 +89,8 @@ class HassTokens:
 def login_tokens(
     api: HomeAssistantApi, refresh_token: str, client_id: str
 ) -> HassTokens:
-    """Trade a refresh token (devkit.hass.onboard keeps one) for a fresh login."""
-    answer = api.call(
-        "POST",
-        "/auth/token",
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client_id,
-        },
-        form=True,
-    )
+    """Trade a refresh token (onboard_owner keeps one) for a fresh login."""
+    answer = refresh_access_token(api, refresh_token, client_id)
     return HassTokens(
         access_token=answer["access_token"],
         refresh_token=refresh_token,
@@ -95,14 +99,25 @@ def login_tokens(
     )
 
 
-def system_chromium() -> str:
-    """Return the system Chromium's path, or say how to install it."""
-    if not CHROMIUM.exists():
+def find_chromium() -> str:
+    """Return the Chromium to run: the one named, else the system's.
+
+    Raises FileNotFoundError, saying how to install one, when there is none.
+    """
+    for variable in CHROMIUM_VARIABLES:
+        if named := os.environ.get(variable):
+            if found := shutil.which(named):
+                return found
+            raise FileNotFoundError(f"{variable}={named}: no such executable")
+    found = shutil.which(DEBIAN_CHROMIUM) or next(
+        filter(None, map(shutil.which, CHROMIUM_NAMES)), None
+    )
+    if found is None:
         raise FileNotFoundError(
-            f"{CHROMIUM} not found: install Debian's chromium package"
+            f"{DEBIAN_CHROMIUM} not found: install Debian's chromium package"
             " (apt-get install chromium) or set VOICE_MQTT_CHROMIUM"
         )
-    return str(CHROMIUM)
+    return found
 
 
 @asynccontextmanager
@@ -110,7 +125,7 @@ async def chromium() -> AsyncIterator[Browser]:
     """Launch the system's headless Chromium; closed on leaving."""
     from playwright.async_api import async_playwright  # noqa: PLC0415 - test tool
 
-    executable = system_chromium()
+    executable = find_chromium()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=executable,

@@ -1,7 +1,7 @@
 """scripts/develop: a broker and Home Assistant with voice_mqtt configured.
 
 First run: writes .develop/config (with the address to listen on in
-.storage/http, see hass_storage), starts Home Assistant, creates the owner
+.storage/http, see devkit.hass.storage), starts Home Assistant, creates the owner
 account through the onboarding API, then adds the MQTT and voice_mqtt entries
 through the config-flow API, so no clicks are needed. Later runs reuse all of
 it. With --demo the fleet simulator plays devices and rooms on the broker.
@@ -15,29 +15,38 @@ from collections.abc import Callable
 from contextlib import ExitStack
 import json
 from pathlib import Path
-import signal
 import subprocess
 import sys
 from typing import Any
 
+from . import REPO
 from .broker import Broker, free_port
-from .hass import (
+from .cli import stop_on_sigterm
+from .hass.api import (
     DEFAULT_NAMESPACE,
     ApiError,
     HomeAssistantApi,
     mqtt_flow_input,
-    onboard as onboard_owner,
+    onboard_owner,
     run_flow,
-    start_hass,
-    start_simulator as launch_simulator,
-    stop_process,
     wait_until_listening,
 )
-from .hass_storage import skip_onboarding_defaults, write_http_settings
+from .hass.start import start_hass
+from .hass.storage import skip_onboarding_defaults, write_http_settings
+from .processes import spawn_simulator, stop_process
 
-__all__ = ["ApiError", "HomeAssistantApi", "main", "onboard", "stop_process"]
+# main, and the steps of a first run, which tests/e2e/test_demo.py takes one by
+# one (ApiError is what they raise).
+__all__ = [
+    "ApiError",
+    "configure_entries",
+    "main",
+    "onboard",
+    "prepare_config",
+    "start_simulator",
+    "wait_until_listening",
+]
 
-REPO = Path(__file__).resolve().parents[1]
 STATE_DIR = REPO / ".develop"
 CONFIG_DIR = STATE_DIR / "config"
 STATE_FILE = STATE_DIR / "state.json"
@@ -45,7 +54,26 @@ OWNER_NAME = "Developer"
 OWNER_USERNAME = "dev"
 EXAMPLES = REPO / "examples"
 
-CONFIGURATION_YAML = """\
+# What the demo shows beside Home Assistant's defaults: the panels it uses,
+# automations, and the example dashboard as voice_fleet_dashboard.yaml
+# (examples/dashboard.yaml). scripts/screenshots shows the same.
+DEMO_YAML = """\
+config:
+history:
+logbook:
+automation: !include automations.yaml
+
+lovelace:
+  dashboards:
+    voice-fleet:
+      mode: yaml
+      title: Voice fleet
+      icon: mdi:account-voice
+      show_in_sidebar: true
+      filename: voice_fleet_dashboard.yaml
+"""
+
+CONFIGURATION_YAML = f"""\
 # Written by scripts/develop. Delete .develop/ (or run scripts/develop --reset)
 # to start afresh. The address Home Assistant listens on is not set here but
 # in .storage/http, as the UI sets it (scripts/develop --host/--port).
@@ -58,22 +86,9 @@ homeassistant:
   language: en
 
 frontend:
-config:
-history:
-logbook:
 energy:
-automation: !include automations.yaml
 script: !include scripts.yaml
-
-lovelace:
-  dashboards:
-    voice-fleet:
-      mode: yaml
-      title: Voice fleet
-      icon: mdi:account-voice
-      show_in_sidebar: true
-      filename: voice_fleet_dashboard.yaml
-
+{DEMO_YAML}
 logger:
   default: warning
   logs:
@@ -135,7 +150,7 @@ def onboard(
     client_id: str,
     save: Callable[[dict[str, Any]], None] = save_state,
 ) -> None:
-    """Create the owner account on first run, and keep a token for later runs."""
+    """Create the developer's account on first run, and keep a token for later."""
     onboard_owner(
         api,
         state,
@@ -212,10 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start everything, print how to reach it, wait for Ctrl-C."""
     args = build_parser().parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so everything started here is stopped; and
-    # Ctrl-C works even when a shell started us with SIGINT ignored.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_sigterm()
     if free_port(args.port) != args.port:
         print(
             f"scripts/develop: port {args.port} is in use (another Home Assistant?);"
@@ -302,8 +314,8 @@ def print_welcome(
 def start_simulator(
     broker: tuple[str, int], devices: int, rooms: int
 ) -> subprocess.Popen[bytes]:
-    """Start the fleet simulator (python -m simulator) on the broker."""
-    return launch_simulator(
+    """Start the demo fleet on the broker: each room talks every 15 s or so."""
+    return spawn_simulator(
         broker[0],
         broker[1],
         *("--devices", str(devices), "--rooms", str(rooms)),
@@ -318,10 +330,6 @@ def wait(hass: subprocess.Popen[bytes]) -> int:
     except KeyboardInterrupt:
         print("\nStopping ...", flush=True)
         return 0
-
-
-def _raise_keyboard_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -31,15 +31,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
-import shutil
 import sys
-import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 
+from . import REPO
 from .broker import Broker
 from .browser import (
     HassTokens,
@@ -49,30 +48,15 @@ from .browser import (
     open_path,
     screenshot as save_screenshot,
 )
-from .hass import ApiError, HomeAssistantApi
-from .scratch import set_up_voice_mqtt, start_scratch_hass
+from .cli import run_in_scratch_folder
+from .develop import DEMO_YAML, EXAMPLES
+from .hass.api import ApiError, HomeAssistantApi
+from .hass.start import set_up_voice_mqtt, start_scratch_hass
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-REPO = Path(__file__).resolve().parents[1]
 IMAGES = REPO / "docs" / "images"
-
-EXTRA_YAML = """\
-config:
-history:
-logbook:
-automation: !include automations.yaml
-
-lovelace:
-  dashboards:
-    voice-fleet:
-      mode: yaml
-      title: Voice fleet
-      icon: mdi:account-voice
-      show_in_sidebar: true
-      filename: voice_fleet_dashboard.yaml
-"""
 
 ROOMS = ("living_room", "kitchen")
 HEADSET = "VR_0001"  # the demo's Kitchen VR headset
@@ -116,24 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start the demo, play it, take the screenshots; 0 when all three are saved."""
     args = build_parser().parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="voice_mqtt-screenshots-"))
-    try:
-        with ExitStack() as stack:
-            demo, room_device, fleet = start_demo(stack, workdir, args.seed)
-            demo = replace(demo, automation=create_automation(demo, room_device))
-            talk(demo, fleet, args.minutes, Random(args.seed))  # noqa: S311 - pacing
-            fleet.drop_device(HEADSET)
-            wait_for_state(demo.api, HEADSET_CONNECTIVITY, "off")
-            time.sleep(2)  # the recorder commits every second
-            saved = asyncio.run(take_screenshots(demo, args.out))
-        for path in saved:
-            print(f"saved {path}")
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+
+    def shoot(stack: ExitStack, workdir: Path) -> tuple[list[str], int]:
+        demo, room_device, fleet = start_demo(stack, workdir, args.seed)
+        demo = replace(demo, automation=create_automation(demo, room_device))
+        talk(demo, fleet, args.minutes, Random(args.seed))  # noqa: S311 - pacing
+        fleet.drop_device(HEADSET)
+        wait_for_state(demo.api, HEADSET_CONNECTIVITY, "off")
+        time.sleep(2)  # the recorder commits every second
+        saved = asyncio.run(take_screenshots(demo, args.out))
+        return [f"saved {path}" for path in saved], 0
+
+    return run_in_scratch_folder(
+        "scripts/screenshots", "screenshots", keep=args.keep, run=shoot
+    )
 
 
 def start_demo(
@@ -149,12 +129,10 @@ def start_demo(
         workdir,
         tool="scripts/screenshots",
         name="screenshots",
-        extra_yaml=EXTRA_YAML,
+        extra_yaml=DEMO_YAML,
         real_frontend=True,
         files={
-            "voice_fleet_dashboard.yaml": (
-                REPO / "examples" / "dashboard.yaml"
-            ).read_text(),
+            "voice_fleet_dashboard.yaml": (EXAMPLES / "dashboard.yaml").read_text(),
             "automations.yaml": "[]\n",
         },
     )

@@ -23,7 +23,7 @@ import pytest_socket
 
 from custom_components.voice_mqtt.const import DOMAIN
 from devkit.broker import Broker
-from devkit.hass import HomeAssistantApi
+from devkit.hass.api import HomeAssistantApi
 from tests.conftest import DEFAULT_DATA
 
 

@@ -32,8 +32,8 @@ from devkit.browser import (
     open_path,
     screenshot,
 )
-from devkit.hass import HomeAssistantApi
-from devkit.scratch import set_up_voice_mqtt, start_scratch_hass
+from devkit.hass.api import HomeAssistantApi
+from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 from simulator.script import ConversationPlan
 from simulator.wire import protocol

@@ -21,8 +21,10 @@ from typing import Any
 
 from devkit import develop
 from devkit.broker import Broker, free_port
-from devkit.hass import HomeAssistantApi, start_hass, stop_process
-from devkit.measure import LogRecord, log_records, read_logs
+from devkit.hass.api import HomeAssistantApi
+from devkit.hass.log import LogRecord, log_records, read_logs
+from devkit.hass.start import start_hass
+from devkit.processes import stop_process
 
 # What Home Assistant itself warns of in any such install, nothing of ours: a
 # custom integration is loaded, and no faster zlib is installed; and that this

@@ -6,13 +6,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from devkit.broker import Broker
-from devkit.hass import (
-    start_hass,
-    stop_process,
-    wait_until_listening,
-    wait_until_running,
-)
-from devkit.scratch import set_up_voice_mqtt, start_scratch_hass
+from devkit.hass.api import wait_until_listening, wait_until_running
+from devkit.hass.start import set_up_voice_mqtt, start_hass, start_scratch_hass
+from devkit.processes import stop_process
 from simulator import BrokerAddress, Simulator, SimulatorOptions
 
 from .conftest import eventually, kept_turns

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import re
 from typing import Final
 
-from .measure import DOMAIN, LogRecord, log_records
+from devkit import DOMAIN
+from devkit.hass.log import LogRecord, log_records
 
 # Logged by homeassistant.loader for every custom integration, at every start.
 CUSTOM_NOTICE: Final = f"We found a custom integration {DOMAIN} which has not been"

@@ -1,7 +1,7 @@
 """What scripts/soak measures of a running Home Assistant, and how it reads it.
 
-The probe of `/api/` and of the process's memory, the reading of
-home-assistant.log, of the device registry and of the entry's diagnostics.
+The probe of `/api/` and of the process's memory, what home-assistant.log
+says of the soak, the device registry and the entry's diagnostics.
 Everything but ApiProbe is a plain function of text or data, tested without
 Home Assistant.
 """
@@ -9,35 +9,21 @@ Home Assistant.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-import re
 import threading
 import time
 from typing import Any, Final
 
-from .hass import HomeAssistantApi
-
-MIB: Final = 1024 * 1024
-DOMAIN: Final = "voice_mqtt"
+from devkit import DOMAIN
+from devkit.hass.api import HomeAssistantApi
+from devkit.hass.log import log_records
+from devkit.processes import rss_bytes
 
 # Option keys that may hold the integration's caps on new rooms and devices;
 # the first one found anywhere in the diagnostics (outside "messages") counts.
 DEVICE_CAP_KEYS: Final = ("max_devices", "device_cap", "device_limit", "devices_cap")
 ROOM_CAP_KEYS: Final = ("max_rooms", "room_cap", "room_limit", "rooms_cap")
-
-
-def rss_bytes(pid: int) -> int:
-    """Return the resident memory of a process (VmRSS), 0 once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024  # in kB
-    return 0
 
 
 @dataclass
@@ -104,69 +90,6 @@ class ApiProbe:
         self.peak_rss = max(self.peak_rss, rss_bytes(self.pid))
 
 
-# home-assistant.log ----------------------------------------------------------
-
-# `2026-12-01 07:06:35.024 ERROR (MainThread) [logger] message`, since 2026.11
-# with the offset: `07:06:35.024+00:00`; thread names may hold parentheses
-# themselves: `(Thread-1 (_monitor))`.
-_RECORD: Final = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+(?:[+-]\d\d:?\d\d|Z)? (?P<level>[A-Z]+) "
-    r"\((?:[^()]|\([^()]*\))*\) \[(?P<logger>[^\]]+)\] ",
-    re.MULTILINE,
-)
-_TRACEBACK: Final = "Traceback (most recent call last)"
-_FRAME: Final = re.compile(r'File "(?P<path>[^"]+)", line (?P<line>\d+)')
-
-
-@dataclass(frozen=True, slots=True)
-class LogRecord:
-    """One record of home-assistant.log, continuation lines included."""
-
-    level: str
-    logger: str
-    text: str
-    offset: int  # where it starts in the file
-
-    @property
-    def has_traceback(self) -> bool:
-        """Tell whether the record carries a traceback."""
-        return _TRACEBACK in self.text
-
-    @property
-    def about_voice_mqtt(self) -> bool:
-        """Tell whether it comes from voice_mqtt or mentions it."""
-        return DOMAIN in self.text
-
-    def signature(self) -> str:
-        """Return what tells one traceback from another: error and where.
-
-        The last line (the exception) and the innermost frame of voice_mqtt,
-        or else the innermost frame.
-        """
-        lines = [line for line in self.text.splitlines() if line.strip()]
-        error = lines[-1].strip() if lines else ""
-        frames = list(_FRAME.finditer(self.text))
-        ours = [frame for frame in frames if DOMAIN in frame["path"]]
-        if where := (ours or frames)[-1:]:
-            path = where[0]["path"]
-            if DOMAIN in path:
-                path = path[path.rindex(DOMAIN) :]
-            else:
-                path = path.rpartition("site-packages/")[2]
-            return f"{error[:160]} at {path}:{where[0]['line']} [{self.logger}]"
-        return f"{error[:200]} [{self.logger}]"
-
-
-def log_records(text: str) -> Iterator[LogRecord]:
-    """Split a log into its records; text before the first one is skipped."""
-    starts = list(_RECORD.finditer(text))
-    for index, match in enumerate(starts):
-        end = starts[index + 1].start() if index + 1 < len(starts) else len(text)
-        yield LogRecord(
-            match["level"], match["logger"], text[match.start() : end], match.start()
-        )
-
-
 @dataclass
 class LogFindings:
     """What the log says about the soak."""
@@ -209,13 +132,6 @@ def scan_log(text: str, since: int = 0) -> LogFindings:
         findings.tracebacks_about_voice_mqtt += about
         findings.kinds[record.signature()] += 1
     return findings
-
-
-def read_logs(config_dir: Path) -> str:
-    """Return home-assistant.log, with any rotated part before it."""
-    parts = sorted(config_dir.glob("home-assistant.log.*"), reverse=True)
-    parts.append(config_dir / "home-assistant.log")
-    return "".join(path.read_text(errors="replace") for path in parts if path.exists())
 
 
 # The registry and the diagnostics --------------------------------------------

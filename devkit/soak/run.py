@@ -17,27 +17,22 @@ from __future__ import annotations
 import argparse
 from contextlib import ExitStack
 from pathlib import Path
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
-from .broker import Broker
+from devkit.broker import Broker
+from devkit.cli import note, parser_from_doc, run_in_scratch_folder
+from devkit.hass.api import ApiError, HomeAssistantApi, refresh_access_token
+from devkit.hass.log import read_logs
+from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
+from devkit.processes import rss_bytes, spawn_simulator, stop_process
+
 from .fuzz import Plan, generate
-from .hass import (
-    ApiError,
-    HomeAssistantApi,
-    refresh_access_token,
-    start_simulator,
-    stop_process,
-)
-from .measure import ApiProbe, read_logs, rss_bytes
+from .measure import ApiProbe
 from .publisher import Publisher
 from .report import Limits, Report
-from .scratch import set_up_voice_mqtt, start_scratch_hass
 
 # (group, flag, type, default, help); a default of None has none.
 OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
@@ -61,13 +56,7 @@ OPTIONS: tuple[tuple[str, str, type, object, str], ...] = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    lines = (__doc__ or "").splitlines()
-    parser = argparse.ArgumentParser(
-        prog="scripts/soak",
-        description=lines[0],
-        epilog="\n".join(lines[2:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = parser_from_doc("scripts/soak", __doc__)
     groups = {
         "load": parser.add_argument_group("load"),
         "limits": parser.add_argument_group("limits (the run fails beyond them)"),
@@ -122,9 +111,7 @@ class Soak:
         broker = self.broker
         broker.start()
         stack.callback(broker.stop)
-        self.note(
-            f"{broker.kind} on 127.0.0.1:{broker.port}; Home Assistant starting ..."
-        )
+        note(f"{broker.kind} on 127.0.0.1:{broker.port}; Home Assistant starting ...")
         api, hass = self.start_home_assistant(stack)
         entry_id = self.configure(api, broker.port)
         time.sleep(2)  # let start-up settle before the baseline
@@ -142,7 +129,7 @@ class Soak:
         self.measure(api, entry_id, hass.pid)
         # The log is read once Home Assistant has stopped: its last writes
         # (registries, restore state) fail then if what they hold cannot be saved.
-        self.note("stopping Home Assistant ...")
+        note("stopping Home Assistant ...")
         stopping = time.monotonic()
         stop_process(hass, 60)
         report.hass_stop = (hass.returncode, time.monotonic() - stopping)
@@ -150,10 +137,6 @@ class Soak:
         report.read_broker(broker.kind, broker.workdir / f"{broker.kind}.out")
         report.total_seconds = time.monotonic() - began
         return report
-
-    def note(self, text: str) -> None:
-        """Say what is happening, on stderr: stdout holds the report."""
-        print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
     def start_home_assistant(
         self, stack: ExitStack
@@ -168,9 +151,7 @@ class Soak:
     def configure(self, api: HomeAssistantApi, broker_port: int) -> str:
         """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
         entry_id = set_up_voice_mqtt(api, self.owner, broker_port, "soak")
-        self.note(
-            f"Home Assistant is up on {api.base_url}; voice_mqtt is entry {entry_id}"
-        )
+        note(f"Home Assistant is up on {api.base_url}; voice_mqtt is entry {entry_id}")
         return entry_id
 
     def new_api(self, api: HomeAssistantApi) -> HomeAssistantApi:
@@ -181,7 +162,7 @@ class Soak:
 
     def refresh(self, api: HomeAssistantApi) -> None:
         """Get a new access token."""
-        refresh_access_token(api, self.owner, self.client_id)
+        refresh_access_token(api, self.owner["refresh_token"], self.client_id)
 
     def traffic(self, stack: ExitStack, port: int) -> None:
         """Run the simulator and the fuzzer together, within the time bound."""
@@ -191,7 +172,7 @@ class Soak:
         publisher = Publisher(port, generate(report.plan), args.rate)
         publisher.start()
         stack.callback(publisher.close)
-        self.note(
+        note(
             f"soaking: {report.plan.total:,} messages at up to {args.rate:,.0f}/s,"
             " the simulator talking ..."
         )
@@ -215,7 +196,7 @@ class Soak:
         received: the fuzzer's display actions among them) goes to a file.
         """
         args = self.args
-        simulator = start_simulator(
+        simulator = spawn_simulator(
             "127.0.0.1",
             port,
             *("--devices", str(args.sim_devices), "--rooms", str(args.sim_rooms)),
@@ -267,40 +248,18 @@ class Soak:
 def main(argv: list[str] | None = None) -> int:
     """Soak, print the report; 0 when every limit held, 1 when not."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    workdir = Path(tempfile.mkdtemp(prefix="voice_mqtt-soak-"))
-    soak = Soak(args, workdir)
-    try:
-        with ExitStack() as stack:
-            report = soak.run(stack)
-    except KeyboardInterrupt:
-        print(
-            "\nscripts/soak: interrupted; everything it started is stopped",
-            file=sys.stderr,
-        )
-        return 130
-    except (ApiError, RuntimeError, TimeoutError, OSError) as err:
-        print(f"scripts/soak: {err}", file=sys.stderr)
-        print(
-            f"See {workdir / 'home-assistant.out'} and"
-            f" {workdir / 'config' / 'home-assistant.log'}",
-            file=sys.stderr,
-        )
-        args.keep = True
-        return 2
-    finally:
-        if args.keep:
-            print(f"scripts/soak: kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    for line in report.lines():
-        print(line)
-    return 1 if report.failures() else 0
 
+    def soak(stack: ExitStack, workdir: Path) -> tuple[list[str], int]:
+        report = Soak(args, workdir).run(stack)
+        return report.lines(), 1 if report.failures() else 0
 
-def _raise_keyboard_interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+    return run_in_scratch_folder(
+        "scripts/soak",
+        "soak",
+        keep=args.keep,
+        run=soak,
+        logs=("home-assistant.out", "config/home-assistant.log"),
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""The smoke run itself, in the venv of the Home Assistant release it checks.
+"""The smoke's checks, run in the venv of the Home Assistant release they check.
 
-devkit.smoke starts it with that venv's Python, so Home Assistant (started
-by devkit.scratch as `python -m homeassistant`) and the simulator run on the
-release. It needs the stdlib, aiohttp (Home Assistant's, for one websocket
+devkit.smoke.run starts them with that venv's Python, so Home Assistant
+(started by devkit.hass.start as `python -m homeassistant`) and the simulator
+run on the release. It needs the stdlib, aiohttp (Home Assistant's, for one websocket
 call at a time) and paho-mqtt (the simulator's, which MQTT brings).
 """
 
@@ -20,11 +20,14 @@ import sys
 import time
 from typing import Any, Final
 
-from .hass import ApiError, HomeAssistantApi, start_simulator, stop_process
-from .measure import DOMAIN, read_logs
-from .scratch import set_up_voice_mqtt, start_scratch_hass
-from .smoke_fleet import FleetView, counted, see_fleet
-from .smoke_log import judge_log
+from devkit import DOMAIN
+from devkit.hass.api import ApiError, HomeAssistantApi
+from devkit.hass.log import read_logs
+from devkit.hass.start import set_up_voice_mqtt, start_scratch_hass
+from devkit.processes import spawn_simulator, stop_process
+
+from .fleet import FleetView, counted, see_fleet
+from .log import judge_log
 
 DEVICES: Final = 3  # a voice box, a VR headset, a browser
 ROOMS: Final = 1
@@ -98,7 +101,7 @@ class SmokeRun:
 
     def start_simulator(self) -> subprocess.Popen[bytes]:
         """Start the fleet: talking, beating, sending events."""
-        return start_simulator(
+        return spawn_simulator(
             "127.0.0.1",
             self.broker_port,
             *("--devices", str(DEVICES), "--rooms", str(ROOMS)),
@@ -210,7 +213,7 @@ class SmokeRun:
 
 def main(argv: list[str] | None = None) -> int:
     """Run once; 0 when every check held, 1 when one did not."""
-    parser = argparse.ArgumentParser(prog="python -m devkit.smoke_run")
+    parser = argparse.ArgumentParser(prog="python -m devkit.smoke.checks")
     parser.add_argument("--version", required=True)
     parser.add_argument("--broker-port", type=int, required=True)
     parser.add_argument("--workdir", type=Path, required=True)

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 TOOLS = ("bash", "cat", "cut", "dirname", "mktemp", "rm", "sha256sum")
 VERSION_CHECK = "import sys; sys.exit(not (3, 14, 2) <= sys.version_info[:3] < (3, 15))"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .measure import DOMAIN
+from devkit import DOMAIN
 
 QUIET: Final = frozenset({"unknown", "unavailable"})
 

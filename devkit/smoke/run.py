@@ -34,9 +34,10 @@ import time
 from typing import Final
 from urllib.request import urlopen
 
-from .broker import Broker
+from devkit import REPO
+from devkit.broker import Broker
+from devkit.cli import parser_from_doc
 
-REPO: Final = Path(__file__).resolve().parents[1]
 MANIFEST: Final = REPO / "custom_components" / "voice_mqtt" / "manifest.json"
 PYPI_JSON: Final = "https://pypi.org/pypi/homeassistant/json"
 # A release as PyPI names it (2026.11.0, 2026.12.0b1): also a folder name.
@@ -52,13 +53,7 @@ DEFAULTS: Final = (
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
-    lines = (__doc__ or "").splitlines()
-    parser = argparse.ArgumentParser(
-        prog="scripts/smoke",
-        description=lines[0],
-        epilog="\n".join(lines[2:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = parser_from_doc("scripts/smoke", __doc__)
     parser.add_argument("version", help="a release, newest or oldest")
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary folder and its logs"
@@ -186,7 +181,7 @@ class SmokeVenv:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Make the venv, start a broker, run devkit.smoke_run in the venv."""
+    """Make the venv, start a broker, run devkit.smoke.checks in the venv."""
     args = parse_args(argv)
     began = time.monotonic()
     try:
@@ -209,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  broker: {broker.kind} on 127.0.0.1:{broker.port}", flush=True)
             status = subprocess.run(  # noqa: S603 - our own module
                 [
-                    *(str(venv.python), "-m", "devkit.smoke_run"),
+                    *(str(venv.python), "-m", "devkit.smoke.checks"),
                     *("--version", version, "--broker-port", str(broker.port)),
                     *("--workdir", str(workdir)),
                 ],

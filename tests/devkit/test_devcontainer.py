@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import tomllib
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
+
+from devkit import browser
 from devkit.develop import build_parser
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 # The devcontainer.json properties of the specification's reference, for an
 # image-based container (a typo there is silently ignored by the tools).
 PROPERTIES = {
@@ -77,7 +81,8 @@ def test_the_image_is_the_python_314_one_on_debian() -> None:
     # The Debian variant, whose apt has mosquitto and a `chromium` package.
     assert re.fullmatch(r"(\d+-)?3\.14-(trixie|bookworm)", tag), tag
     # The Python Home Assistant needs, as the project says.
-    assert "3.14" in (ROOT / "pyproject.toml").read_text().split("requires-python")[1]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert SpecifierSet(project["requires-python"]).contains("3.14")
 
 
 def test_mosquitto_and_chromium_are_installed_when_it_is_created() -> None:
@@ -85,11 +90,9 @@ def test_mosquitto_and_chromium_are_installed_when_it_is_created() -> None:
     assert command.startswith("sudo apt-get update && sudo apt-get install -y ")
     packages = set(command.split("install -y ", 1)[1].split())
     assert {"mosquitto", "mosquitto-clients", "chromium"} <= packages
-    # Debian's chromium package is where the browser tests look by default.
-    assert (
-        'os.environ.get("VOICE_MQTT_CHROMIUM", "/usr/bin/chromium")'
-        in (ROOT / "devkit" / "browser.py").read_text()
-    )
+    # Where Debian's chromium package puts it is where the browser tests and
+    # scripts/render-brand look first (tests/devkit/test_browser.py: and then).
+    assert Path("/usr/bin/chromium") == browser.DEBIAN_CHROMIUM
 
 
 def test_bootstrap_runs_after_creation_and_vs_code_uses_its_venv() -> None:

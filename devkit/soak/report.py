@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devkit.processes import MIB
+
 from .fuzz import Plan
 from .measure import (
     DEVICE_CAP_KEYS,
-    MIB,
     ROOM_CAP_KEYS,
     ApiProbe,
     LogFindings,

@@ -1,33 +1,38 @@
-"""A throwaway Home Assistant, set up as a user would, in a folder of its own.
+"""Starting Home Assistant: the process, and a throwaway one set up as a user would.
 
-scripts/soak and the real-broker benchmark both start one. The config loads
-voice_mqtt from the repository and an empty frontend; with --skip-pip Home
-Assistant installs nothing, so the venv is never touched. A browser test asks
-for the real frontend (the home-assistant-frontend package, a test requirement).
+start_hass runs `python -m homeassistant` on a config folder (scripts/develop
+keeps its own). start_scratch_hass writes a config into a folder of its own
+first: scripts/soak, scripts/smoke, scripts/screenshots, the real-broker
+benchmark and end-to-end tests start one. That config loads voice_mqtt from
+the repository and an empty frontend; with --skip-pip Home Assistant installs
+nothing, so the venv is never touched. A browser test asks for the real
+frontend (the home-assistant-frontend package, a test requirement).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import ExitStack
+import os
 from pathlib import Path
 import subprocess
+import sys
 from typing import Any
 
-from .broker import free_port
-from .hass import (
+from devkit import REPO
+from devkit.broker import free_port
+from devkit.processes import stop_process
+
+from .api import (
     DEFAULT_NAMESPACE,
     HomeAssistantApi,
     mqtt_flow_input,
-    onboard,
+    onboard_owner,
     run_flow,
-    start_hass,
-    stop_process,
     wait_until_listening,
     wait_until_running,
 )
-from .hass_storage import skip_onboarding_defaults, write_http_settings
-
-REPO = Path(__file__).resolve().parents[1]
+from .storage import skip_onboarding_defaults, write_http_settings
 
 CONFIGURATION_YAML = """\
 # Written by {tool}, in a temporary folder of its own.
@@ -41,10 +46,31 @@ homeassistant:
 
 {frontend}
 
-# Where Home Assistant listens is in .storage/http (devkit.hass_storage).
+# Where Home Assistant listens is in .storage/http (devkit.hass.storage).
 logger:
   default: warning
 {extra}"""
+
+
+def start_hass(
+    config_dir: Path,
+    output: Path,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `python -m homeassistant` on config_dir, its output into output.
+
+    env, when given, is added to this process's environment for hass.
+    """
+    with output.open("wb") as log:
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "homeassistant", "-c", str(config_dir), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
+        )
 
 
 def start_scratch_hass(
@@ -98,7 +124,7 @@ def set_up_voice_mqtt(
     api: HomeAssistantApi, owner: dict[str, Any], broker_port: int, username: str
 ) -> str:
     """Onboard the owner, add MQTT and voice_mqtt; return voice_mqtt's entry id."""
-    onboard(
+    onboard_owner(
         api,
         owner,
         f"{api.base_url}/",

@@ -1,27 +1,25 @@
-"""A Home Assistant process driven as a user would: REST, onboarding, config flows.
+"""A running Home Assistant driven as a user would: REST, onboarding, config flows.
 
-Shared by scripts/develop and scripts/soak. Only the stdlib for REST; the one
-websocket command uses aiohttp, which Home Assistant installs.
+Every tool that starts one talks to it through this. Only the stdlib for
+REST; a websocket command uses aiohttp, which Home Assistant installs.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 import json
-import os
-from pathlib import Path
 import secrets
-import signal
 import subprocess
-import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-REPO = Path(__file__).resolve().parents[1]
+if TYPE_CHECKING:
+    from aiohttp import ClientWebSocketResponse
 
 # The namespace a user gets by accepting the defaults of voice_mqtt's flow.
 DEFAULT_NAMESPACE: dict[str, str] = {
@@ -106,11 +104,20 @@ class HomeAssistantApi:
         return asyncio.run(self._websocket(command, timeout))
 
     async def _websocket(self, command: dict[str, Any], within: float) -> Any:
+        async with asyncio.timeout(within), self.connected_websocket() as socket:
+            await socket.send_json({"id": 1, **command})
+            answer = await socket.receive_json()
+        if not answer.get("success"):
+            raise ApiError(f"websocket {command['type']}: {answer.get('error')}")
+        return answer["result"]
+
+    @asynccontextmanager
+    async def connected_websocket(self) -> AsyncIterator[ClientWebSocketResponse]:
+        """Yield Home Assistant's websocket, logged in with the access token."""
         import aiohttp  # noqa: PLC0415 - Home Assistant's; only when needed
 
         url = self.base_url.replace("http", "ws", 1) + "/api/websocket"
         async with (
-            asyncio.timeout(within),
             aiohttp.ClientSession() as session,
             # A registry of ten thousand devices is one large message.
             session.ws_connect(url, max_msg_size=0) as socket,
@@ -119,14 +126,10 @@ class HomeAssistantApi:
             await socket.send_json({"type": "auth", "access_token": self.token})
             if (answer := await socket.receive_json())["type"] != "auth_ok":
                 raise ApiError(f"websocket: {answer}")
-            await socket.send_json({"id": 1, **command})
-            answer = await socket.receive_json()
-        if not answer.get("success"):
-            raise ApiError(f"websocket {command['type']}: {answer.get('error')}")
-        return answer["result"]
+            yield socket
 
 
-def onboard(
+def onboard_owner(
     api: HomeAssistantApi,
     state: dict[str, Any],
     client_id: str,
@@ -142,7 +145,7 @@ def onboard(
     try:
         steps = api.call("GET", "/api/onboarding")
     except ApiError:  # the onboarding views are gone once onboarding is complete
-        refresh_access_token(api, state, client_id)
+        refresh_access_token(api, state["refresh_token"], client_id)
         return
     status = {step["step"]: step["done"] for step in steps}
     if not status.get("user"):
@@ -172,7 +175,7 @@ def onboard(
         save(state)
         api.token = tokens["access_token"]
     else:
-        refresh_access_token(api, state, client_id)
+        refresh_access_token(api, state["refresh_token"], client_id)
     for step, path, body in (
         ("core_config", "/api/onboarding/core_config", {}),
         ("analytics", "/api/onboarding/analytics", {}),
@@ -187,20 +190,25 @@ def onboard(
 
 
 def refresh_access_token(
-    api: HomeAssistantApi, state: dict[str, Any], client_id: str
-) -> None:
-    """Log in again with the refresh token kept from the first run."""
-    tokens = api.call(
+    api: HomeAssistantApi, refresh_token: str, client_id: str
+) -> dict[str, Any]:
+    """Log in again with a refresh token (onboard_owner keeps one).
+
+    api goes on with the new access token; returns Home Assistant's answer
+    (access_token, expires_in).
+    """
+    tokens: dict[str, Any] = api.call(
         "POST",
         "/auth/token",
         {
             "grant_type": "refresh_token",
-            "refresh_token": state["refresh_token"],
+            "refresh_token": refresh_token,
             "client_id": client_id,
         },
         form=True,
     )
     api.token = tokens["access_token"]
+    return tokens
 
 
 def run_flow(
@@ -256,63 +264,3 @@ def wait_until_running(api: HomeAssistantApi, timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("Home Assistant did not finish starting in time")
         time.sleep(0.25)
-
-
-def start_hass(
-    config_dir: Path,
-    output: Path,
-    *extra: str,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.Popen[bytes]:
-    """Start `python -m homeassistant` on config_dir, its output into output.
-
-    env, when given, is added to this process's environment for hass.
-    """
-    with output.open("wb") as log:
-        return subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "homeassistant", "-c", str(config_dir), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=None if env is None else {**os.environ, **env},
-        )
-
-
-def start_simulator(
-    host: str, port: int, *options: str, output: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """Start the fleet simulator (python -m simulator) on the broker at host:port.
-
-    In a session of its own, as users run it, from the repository; its output
-    goes to the file output when given, else where this process's goes.
-    """
-    command = [sys.executable, "-m", "simulator", "--host", host, "--port", str(port)]
-    if output is None:
-        return subprocess.Popen(  # noqa: S603 - our own simulator
-            [*command, *options],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    with output.open("wb") as log:
-        return subprocess.Popen(  # noqa: S603 - our own simulator
-            [*command, *options],
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def stop_process(process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    """Ask a child to stop, then insist."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()

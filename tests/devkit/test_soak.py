@@ -7,7 +7,9 @@ from random import Random
 
 import pytest
 
-from devkit.fuzz import (
+from devkit.hass.api import HomeAssistantApi
+from devkit.hass.log import log_records
+from devkit.soak.fuzz import (
     MIN_DEPTH,
     WEIGHTS,
     FuzzMessage,
@@ -18,17 +20,15 @@ from devkit.fuzz import (
     flood_room_ids,
     generate,
 )
-from devkit.hass import HomeAssistantApi
-from devkit.measure import (
+from devkit.soak.measure import (
     ApiProbe,
     count_entry_devices,
     find_cap,
     flatten,
-    log_records,
     scan_log,
 )
-from devkit.publisher import Publisher
-from devkit.report import Limits, Report
+from devkit.soak.publisher import Publisher
+from devkit.soak.report import Limits, Report
 from simulator.wire import protocol
 
 SCHEME = protocol.TopicScheme()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import shutil
+import subprocess
 
 import pytest
 
-from devkit.smoke import integration_requirements, resolve_version
-from devkit.smoke_fleet import see_fleet
-from devkit.smoke_log import judge_log
+from devkit.smoke.fleet import see_fleet
+from devkit.smoke.log import judge_log
+from devkit.smoke.run import integration_requirements, resolve_version
 from tests.test_repository import load, steps, triggers, uses
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_ci_smokes_the_newest_and_the_oldest_release() -> None:
@@ -27,10 +29,26 @@ def test_ci_smokes_the_newest_and_the_oldest_release() -> None:
     assert any("apt-get install" in run and "mosquitto" in run for run in commands)
     assert commands[-1] == "scripts/smoke ${{ matrix.release }}"
     assert (ROOT / "scripts" / "smoke").stat().st_mode & 0o111
-    # The project's own CI: the newest release, after the suite on both.
-    ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert ci[-1] == "exec ../shared/py314/run scripts/smoke newest"
     assert ".venv-smoke-*" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_the_project_s_ci_smokes_the_newest_after_the_suite_on_both(
+    tmp_path: Path,
+) -> None:
+    # .ci/run in a copy of the repository, beside a py314 runner that only
+    # notes what it is asked to run.
+    ci = tmp_path / "repo" / ".ci" / "run"
+    ci.parent.mkdir(parents=True)
+    shutil.copy2(ROOT / ".ci" / "run", ci)
+    runner = tmp_path / "shared" / "py314" / "run"
+    runner.parent.mkdir(parents=True)
+    ran = tmp_path / "ran"
+    runner.write_text(f'#!/bin/sh\necho "$*" >>"{ran}"\n')
+    runner.chmod(0o755)
+    subprocess.run([ci], check=True, timeout=30)  # noqa: S603 - a copy of ours
+    commands = ran.read_text().splitlines()
+    assert commands[-1] == "scripts/smoke newest"
+    assert {"scripts/test", "scripts/test --ha oldest"} <= set(commands[:-1])
 
 
 def test_oldest_is_what_hacs_json_declares(tmp_path: Path) -> None:
