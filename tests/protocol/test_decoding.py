@@ -96,6 +96,7 @@ payload_objects = st.dictionaries(
             "deviceId",
             "status",
             "positionMs",
+            "durationMs",
             "sessionId",
             "name",
         ]
@@ -140,6 +141,7 @@ NUMERIC_FIELDS = [
     (VoiceType.TRANSCRIPT_INTERIM, '"text": "a"', "sequence"),
     (VoiceType.TRANSCRIPT_FINAL, '"text": "a"', "confidence"),
     (DeviceTopicType.STATUS, '"status": "idle"', "positionMs"),
+    (DeviceTopicType.STATUS, '"status": "idle"', "durationMs"),
     (DeviceTopicType.HEARTBEAT, '"status": "idle"', "timestamp"),
     (DeviceTopicType.EVENTS, '"type": "button"', "timestamp"),
 ]
@@ -397,6 +399,10 @@ def test_device_payloads() -> None:
     assert parse_device_payload(
         DeviceTopicType.STATUS, b'{"status": "playing", "sessionId": "S_1"}'
     ) == DeviceStatus("playing", session_id="S_1")
+    assert parse_device_payload(
+        DeviceTopicType.STATUS,
+        b'{"status": "paused", "positionMs": 1500, "durationMs": 5400000.0}',
+    ) == DeviceStatus("paused", position_ms=1500, duration_ms=5_400_000)
     assert parse_device_payload(DeviceTopicType.HEARTBEAT, b"{}") == Heartbeat()
     assert parse_device_payload(
         DeviceTopicType.EVENTS, b'{"type": "button", "id": 2}'
@@ -419,6 +425,26 @@ def test_device_payloads() -> None:
         (
             DeviceTopicType.STATUS,
             b'{"status": "idle", "positionMs": -1}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "durationMs": -1}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "durationMs": 1.5}',
+            Rejection.INVALID_FIELD,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "durationMs": 9223372036854775808}',
+            Rejection.OUT_OF_RANGE,
+        ),
+        (
+            DeviceTopicType.STATUS,
+            b'{"status": "idle", "durationMs": "600000"}',
             Rejection.INVALID_FIELD,
         ),
         (

@@ -222,6 +222,79 @@ def test_not_finite_numbers(value: object) -> None:
         protocol.finite_number(value)
 
 
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, 0),
+        (-0.0, 0),
+        (42, 42_000),
+        (83.27164, 83_272),  # what the media control's slider sends
+        (0.0004, 0),
+        ((2**63 - 1) // 1000, (2**63 - 1) // 1000 * 1000),
+    ],
+    ids=short,
+)
+def test_seconds_become_whole_milliseconds(seconds: float, expected: int) -> None:
+    assert protocol.milliseconds(seconds) == expected
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        float("inf"),
+        float("nan"),
+        -1,
+        -0.001,
+        2**70,
+        float(2**70),
+        1e306,  # finite, but not once multiplied by 1000
+        (2**63 - 1) // 1000 + 1,
+        True,
+        "12",
+        None,
+    ],
+    ids=short,
+)
+def test_seconds_that_no_position_can_hold_are_refused(seconds: object) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        protocol.milliseconds(seconds)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "wss://voice.example/ws",
+        "ws://192.168.1.10:8000/xiaozhi/v1/",
+        "WSS://Voice.Example",
+        "ws://[::1]:9001/mqtt",
+    ],
+)
+def test_websocket_urls(url: str) -> None:
+    assert protocol.is_websocket_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "https://voice.example/ws",
+        "voice.example/ws",
+        "wss://",
+        "wss:///ws",
+        "wss://voice.example:99999/ws",
+        "wss://voice example/ws",
+        " wss://voice.example/ws",
+        "wss://voice.example/\nws",
+        "wss://voice.example/\tws",
+        None,
+        42,
+    ],
+    ids=short,
+)
+def test_not_websocket_urls(url: object) -> None:
+    assert not protocol.is_websocket_url(url)
+
+
 @given(
     st.one_of(
         st.integers(min_value=-(10**400), max_value=10**400),
@@ -231,7 +304,11 @@ def test_not_finite_numbers(value: object) -> None:
     )
 )
 def test_numbers_are_stored_by_home_assistant_or_refused(value: object) -> None:
-    for convert in (protocol.whole_number, protocol.finite_number):
+    for convert in (
+        protocol.whole_number,
+        protocol.finite_number,
+        protocol.milliseconds,
+    ):
         try:
             number = convert(value)
         except ValueError:

@@ -144,6 +144,14 @@ def _integer(data: dict[str, Any], name: str) -> int | None:
     return None if value is None else _checked(name, whole_number, value)
 
 
+def _milliseconds(data: dict[str, Any], name: str) -> int | None:
+    """Return a position or a duration: a whole number of ms, zero or more."""
+    value = _integer(data, name)
+    if value is not None and value < 0:
+        raise _field_error(name, "zero or more")
+    return value
+
+
 def _number(data: dict[str, Any], name: str) -> float | None:
     value = data.get(name)
     return None if value is None else _checked(name, finite_number, value)
@@ -280,16 +288,14 @@ def parse_device_payload(
                 device_id, _name(data, "type"), _name(data, "name"), timestamp
             )
         case DeviceTopicType.STATUS:
-            position = _integer(data, "positionMs")
-            if position is not None and position < 0:
-                raise _field_error("positionMs", "zero or more")
             return DeviceStatus(
                 _non_empty(data, "status"),
                 _optional_id(data, "deviceId"),
                 _name(data, "type"),
-                position,
+                _milliseconds(data, "positionMs"),
                 _optional_id(data, "sessionId"),
                 timestamp,
+                _milliseconds(data, "durationMs"),
             )
         case DeviceTopicType.HEARTBEAT:
             return Heartbeat(

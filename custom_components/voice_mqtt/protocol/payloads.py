@@ -149,6 +149,8 @@ class DeviceStatus:
     position_ms: int | None = None
     session_id: str | None = None
     timestamp: datetime | None = None
+    # How long what plays lasts, when the device says (protocol.md section 4).
+    duration_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +222,14 @@ def encode(payload: dict[str, Any]) -> str:
 def ws_start_payload(url: str, version: int) -> dict[str, Any]:
     """Return the ws_start payload of protocol.md section 3."""
     return {"type": "ws_start", "wss": url, "version": version}
+
+
+def command_payload(moment: datetime, **fields: Any) -> dict[str, Any]:
+    """Return a device or session command: its fields, then an ISO 8601 timestamp.
+
+    Devices stamp their own messages in ISO 8601; commands follow suit.
+    """
+    return {**fields, "timestamp": moment.isoformat()}
 
 
 def display_action_payload(

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from typing import Final
+from urllib.parse import urlsplit
 
 MAX_ID_LENGTH: Final = 128
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
@@ -187,6 +188,49 @@ def whole_number(value: object) -> int:
     if not MIN_INTEGER <= value <= MAX_INTEGER:
         raise OutOfRangeError("must be within 64 bits")
     return value
+
+
+def milliseconds(seconds: object) -> int:
+    """Return seconds as whole milliseconds, zero or more, within 64 bits; or raise.
+
+    What a seek sends the fleet (positionMs): Home Assistant's schema checks
+    only that its seconds are zero or more, and lets infinity and numbers
+    beyond 64 bits through. A fraction of a millisecond is rounded.
+
+    Raises:
+        OutOfRangeError: not finite, below zero or beyond 64 bits.
+        ValueError: not a number.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ValueError("must be a number")
+    if isinstance(seconds, float):
+        scaled = seconds * 1000  # NaN stays NaN; a huge float becomes inf
+        if not math.isfinite(scaled):
+            raise OutOfRangeError("must be finite")
+        value = round(scaled)
+    else:
+        value = seconds * 1000
+    if value < 0:
+        raise OutOfRangeError("must be zero or more")
+    if value > MAX_INTEGER:
+        raise OutOfRangeError("must be within 64 bits")
+    return value
+
+
+def is_websocket_url(value: object) -> bool:
+    """Tell whether value is a ws:// or wss:// URL that names a host.
+
+    What a voice device is told to open (ws_start): no blank or control
+    character anywhere, a port (if any) that is a port.
+    """
+    if not isinstance(value, str) or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises for a port that is not one
+    except ValueError:
+        return False
+    return parts.scheme in ("ws", "wss") and bool(parts.hostname)
 
 
 def finite_number(value: object) -> float:
