@@ -43,7 +43,8 @@ def test_announce_names_the_device_and_brings_it_online() -> None:
     assert device.online is None
     assert device.session is None
     changes = apply(device, Announce("VR_1", "vr", "Headset"))
-    assert changes == {DeviceAspect.INFO, DeviceAspect.PRESENCE}
+    # A headset plays: it gets its media player as it is announced.
+    assert changes == {DeviceAspect.INFO, DeviceAspect.PRESENCE, DeviceAspect.PLAYS}
     assert (device.name, device.device_type, device.online) == ("Headset", "vr", True)
     assert device.heard == 0
     assert apply(device, Announce("VR_1", "vr", "Headset")) == set()
@@ -53,7 +54,7 @@ def test_announce_names_the_device_and_brings_it_online() -> None:
 def test_status_fields_and_presence() -> None:
     device = Device("VR_1")
     changes = apply(device, DeviceStatus("playing", position_ms=10, session_id="S"))
-    assert changes == {DeviceAspect.STATUS, DeviceAspect.PRESENCE}
+    assert changes == {DeviceAspect.STATUS, DeviceAspect.PRESENCE, DeviceAspect.PLAYS}
     assert (device.status, device.position_ms, device.session) == ("playing", 10, "S")
     assert (
         apply(device, DeviceStatus("playing", position_ms=10, session_id="S")) == set()
@@ -82,7 +83,7 @@ def test_a_replayed_status_older_than_the_one_shown_is_history() -> None:
 
 def test_heartbeats_and_wills() -> None:
     device = Device.with_timeout("VR_1", 45)
-    assert apply(device, Heartbeat(device_type="vr"), now=0) == {
+    assert apply(device, Heartbeat(device_type="voice_box"), now=0) == {
         DeviceAspect.INFO,
         DeviceAspect.PRESENCE,
     }
@@ -122,3 +123,60 @@ def test_snapshot_entry() -> None:
     apply(device, Announce("VR_1", "vr", "Headset"))
     assert device.snapshot_entry(T0)["online"] is True
     assert device.snapshot_entry(T0)["lastSeen"] == T0.isoformat()
+
+
+def test_a_device_plays_once_a_status_says_so_and_from_then_on() -> None:
+    box = Device("VB_1")
+    assert apply(box, DeviceStatus("idle", device_type="voice_box")) == {
+        DeviceAspect.STATUS,
+        DeviceAspect.INFO,
+        DeviceAspect.PRESENCE,
+    }
+    assert not box.plays
+    assert apply(box, DeviceStatus("buffering")) == {DeviceAspect.STATUS}
+    assert not box.plays, "buffering alone says nothing of what it plays"
+    assert apply(box, DeviceStatus("idle", position_ms=0)) == {
+        DeviceAspect.STATUS,
+        DeviceAspect.PLAYS,
+    }
+    assert box.plays
+    assert apply(box, DeviceStatus("paused")) == {DeviceAspect.STATUS}, "said once"
+    assert apply(box, DeviceStatus("idle")) == {DeviceAspect.STATUS}
+    assert box.plays, "a device that played keeps its player"
+
+
+def test_paused_plays_and_a_headset_plays_by_its_type() -> None:
+    browser = Device("BR_1")
+    assert DeviceAspect.PLAYS in apply(browser, DeviceStatus("paused"))
+    headset = Device("VR_1", device_type="vr")
+    assert headset.plays
+    assert DeviceAspect.PLAYS not in apply(headset, DeviceStatus("playing"))
+    assert DeviceAspect.PLAYS not in apply(
+        Device("VB_2", plays=True), Announce("VB_2", "vr")
+    ), "it already had its player"
+    assert DeviceAspect.PLAYS not in apply(Device("VB_3"), Heartbeat())
+    # A device whose type goes back and forth gets its player once.
+    assert apply(browser, Announce("BR_1", "vr")) == {DeviceAspect.INFO}
+    assert Device.with_timeout("VR_3", device_type="vr").plays
+
+
+def test_a_status_notes_when_its_position_was_valid_and_its_duration() -> None:
+    device = Device("VR_1")
+    apply(device, DeviceStatus("playing", position_ms=1_000, duration_ms=9_000), now=5)
+    assert (device.position_ms, device.duration_ms, device.status_heard) == (
+        1_000,
+        9_000,
+        5,
+    )
+    # The same status again changes nothing: the position is still the one of t=5.
+    assert (
+        apply(
+            device, DeviceStatus("playing", position_ms=1_000, duration_ms=9_000), now=7
+        )
+        == set()
+    )
+    assert device.status_heard == 5
+    assert apply(device, DeviceStatus("playing", position_ms=1_000), now=8) == {
+        DeviceAspect.STATUS
+    }
+    assert (device.duration_ms, device.status_heard) == (None, 8)

@@ -88,6 +88,7 @@ def test_a_heartbeat_that_says_another_type_goes_the_whole_way() -> None:
     assert quiet.take(topic, beat_at(15, type="vr"), 25)
     apply(device, Announce("VR_1", "headset"), now=30)
     assert not quiet.take(topic, beat_at(30, type="vr"), 40), "it says vr again"
+    # A headset that plays already: it has its player, it gets none again.
     assert apply(device, Heartbeat(device_type="vr"), now=40) == {DeviceAspect.INFO}
 
 

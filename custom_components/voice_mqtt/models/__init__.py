@@ -4,7 +4,9 @@ Pure Python: nothing here imports Home Assistant, so the models are tested
 (and fuzzed) on their own and the simulator can load them without it.
 
 - presence: whether a device is online (announce, status, heartbeat, Last Will, timeout)
-- device: what a voice device's topics say (presence, status, session, events, name)
+- device: what a voice device's topics say (presence, status, session, events, name),
+  and whether it plays media
+- sessions: which devices share each session (a media player's group)
 - heartbeats: repeated heartbeats taken without a parse
 - room: what a room's voice sessions say (state, transcript, answer, events)
 - turn: one turn of a room's conversation, gathered and timed

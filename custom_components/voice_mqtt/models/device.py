@@ -30,6 +30,11 @@ from .presence import (
 )
 
 NO_SESSION: Final = "none"
+# Device types that play media whatever their status has said so far.
+PLAYING_TYPES: Final = frozenset({"vr"})
+# Statuses that say a device plays media (protocol.md section 4).
+PLAYING: Final = "playing"
+PAUSED: Final = "paused"
 
 
 class DeviceAspect(StrEnum):
@@ -40,6 +45,8 @@ class DeviceAspect(StrEnum):
     EVENT = "event"
     INFO = "info"  # name or type: the registry entry, not an entity
     LAST_SEEN = "last_seen"  # moved on presence changes and every 5 minutes
+    PLAYS = "plays"  # it was found to play media: it gets a media player
+    GROUP = "group"  # another device joined or left its session
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,14 @@ class Device:
     status: str | None = None
     session_id: str | None = None
     position_ms: int | None = None
+    duration_ms: int | None = None
+    # Monotonic time of the last status that changed something: when the
+    # position it carries was valid.
+    status_heard: float | None = None
+    # It plays media: its type is one that does, or a status said playing or
+    # paused or carried a position (or, after a restart, it had its media
+    # player). Once true, true for good: a device gets its player once.
+    plays: bool = False
     # Timestamp of the status applied: an older replayed status is history.
     status_time: datetime | None = None
     event: DeviceEventRecord | None = None
@@ -94,6 +109,11 @@ class Device:
             return None
         return self.presence.presence is Presence.ONLINE
 
+    def __post_init__(self) -> None:
+        """A device of a type that plays (a headset) plays from the start."""
+        if self.device_type in PLAYING_TYPES:
+            self.plays = True
+
     @property
     def session(self) -> str | None:
         """Return the joined session, NO_SESSION, or None before any status."""
@@ -111,8 +131,7 @@ class Device:
         reason: OfflineReason | None = None
         match payload:
             case Announce():
-                if self._set_info(payload.name, payload.device_type):
-                    changes.add(DeviceAspect.INFO)
+                changes |= self._set_info(payload.name, payload.device_type)
                 online = True
                 kept = False
             case DeviceStatus():
@@ -123,16 +142,14 @@ class Device:
                     and payload.timestamp < self.status_time
                 ):
                     return changes  # a replayed status older than the one shown
-                if self._set_status(payload):
-                    changes.add(DeviceAspect.STATUS)
-                if self._set_info(None, payload.device_type):
-                    changes.add(DeviceAspect.INFO)
+                changes |= self._set_info(None, payload.device_type)
+                changes |= self._set_status(payload, now)
                 online = payload.status != OFFLINE
                 kept = True
                 reason = OfflineReason.STATUS
             case Heartbeat():
-                if self._set_info(None, payload.device_type):
-                    changes.add(DeviceAspect.INFO)
+                if payload.device_type != self.device_type:
+                    changes |= self._set_info(None, payload.device_type)
                 online = True
                 kept = False
             case LastWill():
@@ -156,16 +173,21 @@ class Device:
             changes.add(DeviceAspect.PRESENCE)
         return changes
 
-    def _set_info(self, name: str | None, device_type: str | None) -> bool:
+    def _set_info(
+        self, name: str | None, device_type: str | None
+    ) -> set[DeviceAspect]:
         """Take a new name or type; a missing one keeps what is known."""
-        changed = False
+        changes: set[DeviceAspect] = set()
         if name and name != self.name:
             self.name = name
-            changed = True
+            changes.add(DeviceAspect.INFO)
         if device_type and device_type != self.device_type:
             self.device_type = device_type
-            changed = True
-        return changed
+            changes.add(DeviceAspect.INFO)
+            if not self.plays and device_type in PLAYING_TYPES:
+                self.plays = True
+                changes.add(DeviceAspect.PLAYS)
+        return changes
 
     def snapshot_entry(self, last_seen: datetime | None) -> dict[str, Any]:
         """Describe the device for the admin snapshot (the protocol's field names)."""
@@ -179,14 +201,25 @@ class Device:
             "lastSeen": None if last_seen is None else last_seen.isoformat(),
         }
 
-    def _set_status(self, payload: DeviceStatus) -> bool:
+    def _set_status(self, payload: DeviceStatus, now: float) -> set[DeviceAspect]:
         if payload.timestamp is not None:
             self.status_time = payload.timestamp
-        new = (payload.status, payload.session_id, payload.position_ms)
-        if new == (self.status, self.session_id, self.position_ms):
-            return False
-        self.status, self.session_id, self.position_ms = new
-        return True
+        new = (
+            payload.status,
+            payload.session_id,
+            payload.position_ms,
+            payload.duration_ms,
+        )
+        if new == (self.status, self.session_id, self.position_ms, self.duration_ms):
+            return set()  # a repeated status: what was shown still holds
+        self.status, self.session_id, self.position_ms, self.duration_ms = new
+        self.status_heard = now
+        if self.plays or not (
+            payload.status in (PLAYING, PAUSED) or payload.position_ms is not None
+        ):
+            return {DeviceAspect.STATUS}
+        self.plays = True
+        return {DeviceAspect.STATUS, DeviceAspect.PLAYS}
 
 
 def suspend_presence(devices: Iterable[Device]) -> None:
