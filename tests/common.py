@@ -8,6 +8,7 @@ from typing import Any
 from awesomeversion import AwesomeVersion
 from homeassistant import const as ha_const
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import (
     MockMqttReasonCode,
@@ -56,6 +57,25 @@ def send(
     if isinstance(payload, str):
         payload = payload.encode()
     async_fire_mqtt_message(hass, topic, payload, retain=retain)
+
+
+def published(mqtt_mock: Any) -> list[tuple[str, Any, int, bool]]:
+    """Every (topic, payload, qos, retain) published on mocked MQTT, decoded."""
+    return [
+        (topic, json.loads(payload), qos, retain)
+        for topic, payload, qos, retain in (
+            call.args for call in mqtt_mock.async_publish.call_args_list
+        )
+    ]
+
+
+def assert_translated(error: HomeAssistantError, key: str) -> None:
+    """The error has this key and a translated message with every placeholder."""
+    assert error.translation_key == key
+    message = str(error)
+    assert message
+    assert message != key
+    assert "{" not in message, message
 
 
 def disconnect(mqtt_mock: Any, mqtt_client_mock: Any) -> None:

@@ -64,6 +64,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "sensor",
             "binary_sensor",
             "event",
+            "media_player",
             "logbook",
             "repairs",
             "device_trigger",

@@ -28,7 +28,7 @@ from custom_components.voice_mqtt import services
 from custom_components.voice_mqtt.compat import vol
 from custom_components.voice_mqtt.const import DOMAIN
 
-from .common import HA_VERSION, send, voice_topic
+from .common import HA_VERSION, assert_translated, published, send, voice_topic
 from .conftest import DEFAULT_DATA
 
 MAC = "cc:ba:97:11:0e:84"
@@ -36,25 +36,6 @@ WS_TOPIC = f"xiaozhi/{MAC}/down"
 URL = "wss://voice.example/ws"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 NOW_MS = 1748779200000
-
-
-def assert_translated(error: HomeAssistantError, key: str) -> None:
-    """The error has this key and a translated message with every placeholder."""
-    assert error.translation_key == key
-    message = str(error)
-    assert message
-    assert message != key
-    assert "{" not in message, message
-
-
-def published(mqtt_mock: MqttMockHAClient) -> list[tuple[str, Any, int, bool]]:
-    """Every (topic, payload, qos, retain) published, payloads decoded."""
-    return [
-        (topic, json.loads(payload), qos, retain)
-        for topic, payload, qos, retain in (
-            call.args for call in mqtt_mock.async_publish.call_args_list
-        )
-    ]
 
 
 async def call(

@@ -18,6 +18,11 @@ class Scope(StrEnum):
     DEVICE = "device"
 
 
+# The key (and translation key) of a voice device's media player: restored
+# devices that had one keep it, and joins find their members by it.
+PLAYER_KEY: Final = "player"
+
+
 # Bus events, for automations and the logbook (logbook.py describes each).
 EVENT_CONVERSATION: Final = f"{DOMAIN}_conversation"  # a room finished a turn
 EVENT_TOOL_EXECUTED: Final = f"{DOMAIN}_tool_executed"

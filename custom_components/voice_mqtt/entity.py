@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +19,7 @@ from .registry.devices import room_entity_id, unique_id
 if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+    from .dispatch.arrivals import Arrivals
     from .hub import VoiceMqttConfigEntry, VoiceMqttHub
     from .models.room import Room
 
@@ -38,6 +39,8 @@ class HubEntityDescription(EntityDescription):
     """What every voice_mqtt description says: which changes the entity follows."""
 
     aspects: tuple[str, ...]
+    # Whether a voice device has this entity at all; None: every one has.
+    exists_fn: Callable[[VoiceMqttHub, Device], bool] | None = None
 
 
 class VoiceMqttEntity[ModelT](Entity):
@@ -146,8 +149,12 @@ def async_add_hub_entities(
     bridge: Iterable[HubEntityDescription] = (),
     room: Iterable[HubEntityDescription] = (),
     device: Iterable[HubEntityDescription] = (),
+    device_arrivals: Arrivals[Device] | None = None,
 ) -> None:
     """Add a platform's bridge entities now, room and device ones as they appear.
+
+    Devices are handed over as they are first heard of, or by device_arrivals
+    (as they begin to play); a description's exists_fn picks which have it.
 
     An entity its registry entry says is disabled is not made: Home Assistant
     would not add it either, after describing its device and updating its
@@ -163,6 +170,12 @@ def async_add_hub_entities(
             domain, DOMAIN, unique_id(entry.entry_id, scope, object_id, key)
         )
         return entity_id is not None and registry.entities[entity_id].disabled
+
+    def wanted(description: HubEntityDescription, new: Device) -> bool:
+        exists_fn = description.exists_fn
+        return (exists_fn is None or exists_fn(hub, new)) and not disabled(
+            Scope.DEVICE, new.device_id, description.key
+        )
 
     async_add_entities(
         entity_class(hub, Scope.BRIDGE, "", hub, description) for description in bridge
@@ -188,12 +201,11 @@ def async_add_hub_entities(
                 entity_class(hub, Scope.DEVICE, new.device_id, new, description)
                 for new in devices
                 for description in device
-                if not disabled(Scope.DEVICE, new.device_id, description.key)
+                if wanted(description, new)
             )
 
-        entry.async_on_unload(
-            hub.device_arrivals.register(add_devices, hub.devices.values())
-        )
+        arrivals = hub.device_arrivals if device_arrivals is None else device_arrivals
+        entry.async_on_unload(arrivals.register(add_devices, hub.devices.values()))
 
 
 @callback

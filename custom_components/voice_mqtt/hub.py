@@ -27,7 +27,7 @@ from .conversations.figures import Conversations
 from .conversations.history import ConversationHistory
 from .dispatch.arrivals import Arrivals
 from .dispatch.listeners import BridgeAspect, Listeners
-from .dispatch.timers import StreamWritePacer, Sweeper
+from .dispatch.timers import GroupWrites, StreamWritePacer, Sweeper
 from .fleet.answers import PendingAnswers
 from .fleet.health import FleetHealth
 from .fleet.limits import IdLimits
@@ -37,6 +37,7 @@ from .models.device import Device, DeviceAspect, resume_presence, suspend_presen
 from .models.heartbeats import QuietHeartbeats
 from .models.migration import DuplicateFilter, twin_key
 from .models.room import Room, RoomAspect
+from .models.sessions import Sessions
 from .models.settings import Settings
 from .protocol import (
     CommandAnswer,
@@ -83,6 +84,13 @@ class VoiceMqttHub:
         )
         self.room_arrivals: Arrivals[Room] = Arrivals(hass)
         self.device_arrivals: Arrivals[Device] = Arrivals(hass)
+        # Devices that begin to play, for their media players.
+        self.player_arrivals: Arrivals[Device] = Arrivals(hass)
+        self.sessions = Sessions()
+        self.group_writes = GroupWrites(
+            hass,
+            partial(self.listeners.notify, Scope.DEVICE, aspect=DeviceAspect.GROUP),
+        )
         self.limits = IdLimits(hass, entry, self.settings)
         self.registry = RegistrySync(hass, entry)
         self.fleet_health = FleetHealth(
@@ -153,6 +161,8 @@ class VoiceMqttHub:
         for timers in (
             self.room_arrivals,
             self.device_arrivals,
+            self.player_arrivals,
+            self.group_writes,
             self._stream_pacer,
             self.sweeper,
             self.snapshot,
@@ -190,6 +200,8 @@ class VoiceMqttHub:
             self.history.forget(object_id)
         elif (device := self.devices.pop(object_id, None)) is not None:
             self.device_arrivals.forget(device)
+            self.player_arrivals.forget(device)
+            self.group_writes.changed(self.sessions.forget(object_id))
             self._quiet.forget(device)
             self.fleet_health.forget(object_id)
             self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.DEVICES_ONLINE)
@@ -290,6 +302,8 @@ class VoiceMqttHub:
         self._device_changed(device, changes)
         if new:
             self.device_arrivals.announce(device)
+        if DeviceAspect.PLAYS in changes:
+            self.player_arrivals.announce(device)
 
     @callback
     def _device_changed(self, device: Device, changes: set[DeviceAspect]) -> None:
@@ -297,6 +311,12 @@ class VoiceMqttHub:
             return  # the common case: a heartbeat of a device known online
         if DeviceAspect.PRESENCE in changes:
             self.fleet_health.presence_changed(device)  # counts the entities show
+        if DeviceAspect.STATUS in changes:
+            # Before its own player shows the status (and its group): the
+            # others of its old and new session show a new group.
+            self.group_writes.changed(
+                self.sessions.place(device.device_id, device.session_id)
+            )
         for aspect in changes:
             if aspect is DeviceAspect.INFO:
                 self.registry.update_device(device)

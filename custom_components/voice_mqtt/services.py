@@ -10,6 +10,7 @@ for the broker's acknowledgement.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import logging
 from typing import Any, Final
 
@@ -44,6 +45,7 @@ from .protocol import (
     ProtocolError,
     VoiceType,
     check_storable,
+    command_payload,
     display_action_payload,
     encode,
     normalize_mac,
@@ -252,6 +254,14 @@ async def publish(hub: VoiceMqttHub, topic: str, payload: str, qos: int) -> None
         raise failed("publish_failed", topic=topic, error=str(err)) from err
 
 
+async def async_send_command(
+    hub: VoiceMqttHub, topic: str, fields: Mapping[str, Any]
+) -> None:
+    """Publish a command stamped now, at the entry's QoS, acknowledged; or raise."""
+    payload = encoded(command_payload(fields, dt_util.utcnow()))
+    await publish(hub, topic, payload, hub.settings.qos)
+
+
 def connected(hass: HomeAssistant) -> bool:
     """Return whether Home Assistant's MQTT client is connected now."""
     try:
@@ -411,9 +421,7 @@ def _display_payload(call: ServiceCall) -> str:
 async def _async_send_command(call: ServiceCall) -> ServiceResponse:
     """Send a command to one device or to every device in a session."""
     command = topic_level(ATTR_COMMAND, call.data[ATTR_COMMAND])
-    payload = dict(call.data[ATTR_PAYLOAD])
-    # Devices stamp their own messages in ISO 8601; commands follow suit.
-    payload.setdefault("timestamp", dt_util.utcnow().isoformat())
+    payload = command_payload(call.data[ATTR_PAYLOAD], dt_util.utcnow())
     if ATTR_DEVICE in call.data:
         target = Target(call.hass, call, ATTR_DEVICE)
         device_id = target.object_id(Scope.DEVICE)

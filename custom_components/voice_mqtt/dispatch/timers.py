@@ -1,14 +1,15 @@
-"""The hub's clocks: one sweep timer for every deadline, and paced stream writes.
+"""The hub's clocks: one sweep timer for every deadline, paced and gathered writes.
 
-Both run on Home Assistant's event loop and cost nothing per message in the
-common case: a heartbeat finds the sweep already early enough, and a chunk
-inside the write interval only marks its room as due.
+They run on Home Assistant's event loop and cost nothing per message in the
+common case: a heartbeat finds the sweep already early enough, a chunk
+inside the write interval only marks its room as due, and a session's groups
+are written once however many of its members moved.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant, callback
@@ -145,3 +146,42 @@ class StreamWritePacer:
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
+
+
+class GroupWrites:
+    """Media players whose group changed write once per turn of the event loop.
+
+    Each device that joins or leaves a session changes the group of every
+    other member. A session that fills at once (the retained statuses a
+    broker replays after a restart, an admin panel joining every headset)
+    would make each member write once per join: N² writes for N members.
+    Gathered until the messages at hand are handled, each writes once.
+    """
+
+    def __init__(self, hass: HomeAssistant, show: Callable[[str], None]) -> None:
+        """Call show(device_id) once for every device whose group changed."""
+        self._hass = hass
+        self._show = show
+        self._due: set[str] = set()
+        self._handle: asyncio.Handle | None = None
+
+    @callback
+    def changed(self, device_ids: Iterable[str]) -> None:
+        """These devices' groups changed: show them soon, once each."""
+        self._due.update(device_ids)
+        if self._due and self._handle is None:
+            self._handle = self._hass.loop.call_soon(self._flush)
+
+    @callback
+    def _flush(self) -> None:
+        self._handle = None
+        due, self._due = self._due, set()
+        for device_id in due:
+            self._show(device_id)
+
+    def cancel(self) -> None:
+        """Drop every pending write (the entry is unloading)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._due.clear()

@@ -173,9 +173,7 @@ class Device:
             changes.add(DeviceAspect.PRESENCE)
         return changes
 
-    def _set_info(
-        self, name: str | None, device_type: str | None
-    ) -> set[DeviceAspect]:
+    def _set_info(self, name: str | None, device_type: str | None) -> set[DeviceAspect]:
         """Take a new name or type; a missing one keeps what is known."""
         changes: set[DeviceAspect] = set()
         if name and name != self.name:

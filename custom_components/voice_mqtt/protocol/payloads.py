@@ -5,6 +5,7 @@ Pure Python: no Home Assistant import.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -224,12 +225,13 @@ def ws_start_payload(url: str, version: int) -> dict[str, Any]:
     return {"type": "ws_start", "wss": url, "version": version}
 
 
-def command_payload(moment: datetime, **fields: Any) -> dict[str, Any]:
-    """Return a device or session command: its fields, then an ISO 8601 timestamp.
+def command_payload(fields: Mapping[str, Any], moment: datetime) -> dict[str, Any]:
+    """Return a device or session command: its fields, stamped in ISO 8601.
 
-    Devices stamp their own messages in ISO 8601; commands follow suit.
+    Devices stamp their own messages in ISO 8601; commands follow suit. A
+    timestamp among the fields is kept.
     """
-    return {**fields, "timestamp": moment.isoformat()}
+    return {**fields, "timestamp": fields.get("timestamp", moment.isoformat())}
 
 
 def display_action_payload(

@@ -201,6 +201,18 @@ class RegistrySync:
             platform, DOMAIN, unique_id(self._entry.entry_id, scope, object_id, key)
         )
 
+    def enabled_entity_id(
+        self, scope: Scope, object_id: str, platform: Platform, key: str
+    ) -> str | None:
+        """Return the id of a room's or device's entity unless it is disabled."""
+        registry = er.async_get(self._hass)
+        entity_id = registry.async_get_entity_id(
+            platform, DOMAIN, unique_id(self._entry.entry_id, scope, object_id, key)
+        )
+        if entity_id is None or registry.entities[entity_id].disabled:
+            return None
+        return entity_id
+
     def update_device(self, device: Device) -> None:
         """Carry a new announced name or type to the device registry."""
         registry = dr.async_get(self._hass)

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
 
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from ..const import DOMAIN, Scope
+from ..const import DOMAIN, PLAYER_KEY, Scope
 from ..dispatch.timers import wall_clock
 from ..models.device import Device
 from ..models.room import Room
@@ -158,11 +159,21 @@ async def async_restore(
         elif scope is Scope.ROOM:
             restored.rooms[object_id] = Room(object_id)
         else:
-            restored.devices[object_id] = Device.with_timeout(
+            device = Device.with_timeout(
                 object_id,
                 settings.heartbeat_timeout,
                 name=device_entry.name,
                 device_type=device_entry.model,
             )
+            # A device that had its media player keeps it (a headset has one
+            # by its type): a restart must not wait for it to play again.
+            device.plays = (
+                device.plays
+                or registry.enabled_entity_id(
+                    Scope.DEVICE, object_id, Platform.MEDIA_PLAYER, PLAYER_KEY
+                )
+                is not None
+            )
+            restored.devices[object_id] = device
     last_seen.schedule_save()
     return restored
