@@ -311,7 +311,11 @@ async def test_options_form_shows_current_values(
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    defaults = {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if not key.description
+    }
     assert defaults == {
         "legacy_topics": True,
         "heartbeat_timeout": 60,
@@ -324,3 +328,73 @@ async def test_options_form_shows_current_values(
         "broker_health": False,
         "history_turns": 50,
     }
+    # The voice server URL is suggested, not a default: cleared, it is unset.
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {"ws_url": None}
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        (" wss://voice.example/ws ", "wss://voice.example/ws"),
+        ("ws://192.168.1.10:8000/xiaozhi/v1/", "ws://192.168.1.10:8000/xiaozhi/v1/"),
+        ("", None),  # cleared: no voice server, no buttons
+        (None, None),  # left out by the form
+    ],
+)
+async def test_options_flow_takes_a_voice_server_url(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    given: str | None,
+    stored: str | None,
+) -> None:
+    hass.config_entries.async_update_entry(
+        integration, options={"ws_url": "wss://old.example/ws"}
+    )
+    result = await hass.config_entries.options.async_init(integration.entry_id)
+    options = {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if not key.description
+    }
+    if given is not None:
+        options["ws_url"] = given
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert integration.options.get("ws_url") == stored
+    assert integration.runtime_data.settings.ws_url == stored
+
+
+@pytest.mark.parametrize(
+    "given", ["https://voice.example/ws", "wss://", "voice.example", "wss://a b/"]
+)
+async def test_options_flow_refuses_a_url_that_is_no_websocket(
+    hass: HomeAssistant, integration: MockConfigEntry, given: str
+) -> None:
+    result = await hass.config_entries.options.async_init(integration.entry_id)
+    options = {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if not key.description
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**options, "ws_url": given, "max_rooms": 50.0}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"ws_url": "invalid_ws_url"}
+    # The form comes back with what was typed, to correct it.
+    shown = {
+        str(key): key.description["suggested_value"]
+        if key.description
+        else key.default()
+        for key in result["data_schema"].schema
+    }
+    assert (shown["ws_url"], shown["max_rooms"]) == (given.strip(), 50)
+    assert integration.options == {}

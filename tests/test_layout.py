@@ -65,6 +65,7 @@ LAYERS: tuple[frozenset[str], ...] = (
             "binary_sensor",
             "event",
             "media_player",
+            "button",
             "logbook",
             "repairs",
             "device_trigger",

@@ -234,6 +234,8 @@ async def test_set_up_retries_until_mqtt_is_ready_and_unloads(
     assert config_entry.state is ConfigEntryState.NOT_LOADED
 
 
+# With a voice server URL, so that the voice box has its button: every platform.
+@pytest.mark.parametrize("entry_options", [{"ws_url": "wss://voice.example/ws"}])
 async def test_every_entity_has_a_unique_id_a_translated_name_and_an_icon(
     hass: HomeAssistant, fleet: MockConfigEntry
 ) -> None:

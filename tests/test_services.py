@@ -156,6 +156,8 @@ async def test_ws_start_to_a_device_without_mac(
         ({"device": MAC, "url": "wss://"}, "invalid_url"),
         ({"device": MAC, "url": "voice.example/ws"}, "invalid_url"),
         ({"device": MAC, "url": "wss://x/" + "a" * 70_000}, "payload_too_large"),
+        # No url, and the entry has no voice server URL either.
+        ({"device": MAC}, "ws_start_no_url"),
     ],
 )
 async def test_ws_start_refuses_bad_input(
@@ -170,6 +172,22 @@ async def test_ws_start_refuses_bad_input(
     assert_translated(err.value, key)
     assert str(err.value)  # translated, not empty
     assert published(mqtt_mock) == []
+
+
+@pytest.mark.parametrize(
+    "entry_options", [{"ws_url": "ws://10.0.0.2:8000/xiaozhi/v1/"}]
+)
+async def test_ws_start_takes_the_entrys_voice_server_unless_given_one(
+    hass: HomeAssistant, integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    await call(hass, "ws_start", {"device": MAC})
+    await call(hass, "ws_start", {"device": MAC, "url": URL})
+    assert [
+        payload["wss"] for _topic, payload, _qos, _retain in published(mqtt_mock)
+    ] == [
+        "ws://10.0.0.2:8000/xiaozhi/v1/",
+        URL,
+    ]
 
 
 async def test_ws_start_retries_then_succeeds(

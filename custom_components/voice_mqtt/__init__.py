@@ -23,6 +23,7 @@ from .websocket_api import async_setup_websocket_api
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.EVENT,
     Platform.MEDIA_PLAYER,
     Platform.SENSOR,

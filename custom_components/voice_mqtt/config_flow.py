@@ -22,6 +22,8 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 from homeassistant.helpers.service_info.mqtt import MqttServiceInfo
 
@@ -42,6 +44,7 @@ from .const import (
     CONF_SESSION_PREFIX,
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
+    CONF_WS_URL,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
     DEFAULT_HISTORY_TURNS,
@@ -65,6 +68,7 @@ from .protocol import (
     LEGACY_VERSION,
     IdentifierError,
     TopicScheme,
+    is_websocket_url,
     validate_identifier,
     validate_prefix,
 )
@@ -125,6 +129,10 @@ def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
             field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
                 0, MAX_HISTORY_TURNS
             ),
+            # Optional with a suggestion: cleared, the URL is unset.
+            vol.Optional(
+                CONF_WS_URL, description={"suggested_value": options.get(CONF_WS_URL)}
+            ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         }
     )
 
@@ -289,6 +297,7 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and store the options."""
+        errors: dict[str, str] = {}
         if user_input is not None:
             # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
@@ -299,6 +308,12 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
                 CONF_BACKEND_SILENT_MINUTES,
             ):
                 user_input[key] = int(user_input[key])
-            return self.async_create_entry(data=user_input)
-        schema = _options_schema(self.config_entry.options)
-        return self.async_show_form(step_id="init", data_schema=schema)
+            # Empty: no voice server, no buttons.
+            if url := user_input.pop(CONF_WS_URL, "").strip():
+                user_input[CONF_WS_URL] = url
+            if url and not is_websocket_url(url):
+                errors[CONF_WS_URL] = "invalid_ws_url"
+            else:
+                return self.async_create_entry(data=user_input)
+        schema = _options_schema(user_input or self.config_entry.options)
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)

@@ -52,6 +52,7 @@ CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
 CONF_BACKEND_SILENT_MINUTES: Final = "backend_silent_minutes"
+CONF_WS_URL: Final = "ws_url"  # the voice server a device's button wakes it to
 
 DEFAULT_QOS: Final = 1
 DEFAULT_STALE_DEVICE_DAYS: Final = 30

@@ -32,7 +32,6 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 from homeassistant.util.ulid import ulid_now
-from yarl import URL
 
 from .compat import vol
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN, Scope
@@ -43,15 +42,18 @@ from .protocol import (
     MAX_PAYLOAD_BYTES,
     IdentifierError,
     ProtocolError,
+    TopicScheme,
     VoiceType,
     check_storable,
     command_payload,
     display_action_payload,
     encode,
+    is_websocket_url,
     normalize_mac,
     validate_identifier,
     ws_start_payload,
 )
+from .registry.devices import mac_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +104,8 @@ WS_START_SCHEMA = vol.Schema(
     {
         **_ENTRY_FIELD,
         vol.Required(ATTR_DEVICE): cv.string,
-        vol.Required(ATTR_URL): cv.string,
+        # Optional when the entry has a voice server URL (option ws_url).
+        vol.Optional(ATTR_URL): cv.string,
         vol.Optional(ATTR_VERSION, default=DEFAULT_WS_VERSION): vol.All(
             vol.Coerce(int), vol.Range(min=0, max=65535)
         ),
@@ -297,24 +300,48 @@ def area_rooms(
 
 async def _async_ws_start(call: ServiceCall) -> ServiceResponse:
     """Tell a xiaozhi device to open its voice WebSocket; retry, then raise."""
-    hass = call.hass
-    target = Target(hass, call, ATTR_DEVICE)
+    target = Target(call.hass, call, ATTR_DEVICE)
     mac = _device_mac(target)
-    url: str = call.data[ATTR_URL]
-    parsed = URL(url)
-    if parsed.scheme not in ("ws", "wss") or not parsed.host:
+    settings = target.hub.settings
+    url: str | None = call.data.get(ATTR_URL, settings.ws_url)
+    if url is None:
+        raise invalid("ws_start_no_url", entry=target.hub.entry.title)
+    if not is_websocket_url(url):
         raise invalid("invalid_url", url=shown(url))
-    topic = target.hub.settings.scheme.ws_start_topic(mac)
-    payload = encoded(ws_start_payload(url, call.data[ATTR_VERSION]))
-    timeout: float = call.data[ATTR_TIMEOUT]
-    attempts = call.data[ATTR_RETRIES] + 1
+    return await async_ws_start(
+        call.hass,
+        settings.scheme,
+        mac,
+        encoded(ws_start_payload(url, call.data[ATTR_VERSION])),
+        attempt_timeout=call.data[ATTR_TIMEOUT],
+        attempts=call.data[ATTR_RETRIES] + 1,
+    )
+
+
+async def async_ws_start(
+    hass: HomeAssistant,
+    scheme: TopicScheme,
+    mac: str,
+    payload: str,
+    *,
+    attempt_timeout: float = DEFAULT_TIMEOUT,
+    attempts: int = DEFAULT_RETRIES + 1,
+) -> dict[str, Any]:
+    """Publish ws_start to a device until the broker acknowledges it, or raise.
+
+    Each attempt waits attempt_timeout seconds for the acknowledgement; between
+    attempts the delay grows (1 s, 2 s, 4 s…). Every failed attempt is logged
+    with its reason, the last as an error, and raised translated. Returns the
+    topic, the attempts made and the milliseconds it took.
+    """
+    topic = scheme.ws_start_topic(mac)
     started = hass.loop.time()
     for attempt in range(1, attempts + 1):
         try:
             if not connected(hass):
                 reason, error = "not_connected", ""
             else:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(attempt_timeout):
                     await mqtt.async_publish(
                         hass, topic, payload, WS_START_QOS, retain=False
                     )
@@ -341,7 +368,7 @@ async def _async_ws_start(call: ServiceCall) -> ServiceResponse:
         f"ws_start_{reason}",
         device=mac,
         attempts=str(attempts),
-        timeout=str(timeout),
+        timeout=str(attempt_timeout),
         error=error,
     )
 
@@ -354,10 +381,9 @@ def _device_mac(target: Target) -> str:
         except ValueError:
             raise invalid("invalid_mac", value=shown(target.value)) from None
     device_id = target.object_id(Scope.DEVICE)
-    for kind, value in target.device_entry.connections:
-        if kind == dr.CONNECTION_NETWORK_MAC:
-            return normalize_mac(value)
-    raise invalid("device_without_mac", device=device_id)
+    if (mac := mac_of(target.device_entry)) is None:
+        raise invalid("device_without_mac", device=device_id)
+    return mac
 
 
 async def _async_display_action(call: ServiceCall) -> ServiceResponse:

@@ -26,6 +26,7 @@ from ..const import (
     CONF_SESSION_PREFIX,
     CONF_STALE_DEVICE_DAYS,
     CONF_VERSION,
+    CONF_WS_URL,
     CONF_XIAOZHI_PREFIX,
     DEFAULT_BACKEND_SILENT_MINUTES,
     DEFAULT_HISTORY_TURNS,
@@ -42,6 +43,7 @@ from ..protocol import (
     DEFAULT_VERSION,
     DEFAULT_XIAOZHI_PREFIX,
     TopicScheme,
+    is_websocket_url,
 )
 from .presence import DEFAULT_HEARTBEAT_TIMEOUT
 
@@ -61,6 +63,8 @@ class Settings:
     backend_silent_minutes: int = DEFAULT_BACKEND_SILENT_MINUTES
     broker_health: bool = False
     history_turns: int = DEFAULT_HISTORY_TURNS
+    # The voice server devices' buttons wake them to; None: no buttons.
+    ws_url: str | None = None
 
     @classmethod
     def from_entry(
@@ -92,6 +96,9 @@ class Settings:
             ),
             broker_health=options.get(CONF_BROKER_HEALTH, False),
             history_turns=int(options.get(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS)),
+            # The options flow stores only a valid URL; a hand-edited one that
+            # is not is no URL.
+            ws_url=url if is_websocket_url(url := options.get(CONF_WS_URL)) else None,
         )
 
     @property

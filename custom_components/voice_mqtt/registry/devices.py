@@ -66,6 +66,14 @@ def _mac_or_none(device_id: str) -> str | None:
         return None
 
 
+def mac_of(device_entry: DeviceEntry) -> str | None:
+    """Return the MAC address of a registry device's network connection, if any."""
+    for kind, value in device_entry.connections:
+        if kind == CONNECTION_NETWORK_MAC and (mac := _mac_or_none(value)):
+            return mac
+    return None
+
+
 def identify(entry_id: str, device_entry: AnyDeviceEntry) -> tuple[Scope, str] | None:
     """Tell which room or device of entry_id a registry entry stands for.
 
@@ -212,6 +220,15 @@ class RegistrySync:
         if entity_id is None or registry.entities[entity_id].disabled:
             return None
         return entity_id
+
+    def mac(self, device_id: str) -> str | None:
+        """Return a voice device's MAC address: its id, or its registry connection."""
+        if (mac := _mac_or_none(device_id)) is not None:
+            return mac
+        entry = dr.async_get(self._hass).async_get_device_by_identifier(
+            self._identifier(Scope.DEVICE, device_id), self._entry.entry_id
+        )
+        return None if entry is None else mac_of(entry)
 
     def update_device(self, device: Device) -> None:
         """Carry a new announced name or type to the device registry."""
