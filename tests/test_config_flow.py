@@ -268,7 +268,7 @@ async def test_options_flow_stores_options_and_reloads(
         "qos": "2",
         "admin_snapshot": True,
         "stale_device_days": 7.0,
-        "max_devices": 1200.0,
+        "max_devices": 1100.0,
         "max_rooms": 50.0,
         "backend_silent_minutes": 15.0,
         "broker_health": True,
@@ -285,7 +285,7 @@ async def test_options_flow_stores_options_and_reloads(
         "qos": 2,
         "admin_snapshot": True,
         "stale_device_days": 7,
-        "max_devices": 1200,
+        "max_devices": 1100,
         "max_rooms": 50,
         "backend_silent_minutes": 15,
         "broker_health": True,
@@ -296,7 +296,7 @@ async def test_options_flow_stores_options_and_reloads(
     assert new_hub.settings.qos == 2
     assert new_hub.settings.heartbeat_timeout == 30
     assert new_hub.settings.stale_device_days == 7
-    assert (new_hub.settings.max_devices, new_hub.settings.max_rooms) == (1200, 50)
+    assert (new_hub.settings.max_devices, new_hub.settings.max_rooms) == (1100, 50)
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
     assert "admin/request/snapshot" in new_hub.subscriptions
     assert "$SYS/broker/uptime" in new_hub.subscriptions
@@ -398,3 +398,25 @@ async def test_options_flow_refuses_a_url_that_is_no_websocket(
     }
     assert (shown["ws_url"], shown["max_rooms"]) == (given.strip(), 50)
     assert integration.options == {}
+
+
+async def test_options_form_offers_most_devices_within_the_largest_cap(
+    hass: HomeAssistant, mqtt_mock: MqttMockHAClient, config_entry: MockConfigEntry
+) -> None:
+    # Stored when the cap was 1,500: the form offers what can be saved.
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options={"max_devices": 1500})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.runtime_data.settings.max_devices == 1100
+    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    defaults = {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if not key.description
+    }
+    assert defaults["max_devices"] == 1100
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], defaults
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert config_entry.options["max_devices"] == 1100

@@ -118,9 +118,14 @@ def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
             field(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS): _number(
                 1, MAX_STALE_DEVICE_DAYS, "d"
             ),
-            field(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES): _number(
-                1, LARGEST_MAX_DEVICES
-            ),
+            # A value stored when the cap was larger is offered as the cap.
+            vol.Required(
+                CONF_MAX_DEVICES,
+                default=min(
+                    options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES),
+                    LARGEST_MAX_DEVICES,
+                ),
+            ): _number(1, LARGEST_MAX_DEVICES),
             field(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS): _number(1, LARGEST_MAX_ROOMS),
             field(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES): _number(
                 0, MAX_BACKEND_SILENT_MINUTES, "min"

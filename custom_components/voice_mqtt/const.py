@@ -63,11 +63,14 @@ MAX_HEARTBEAT_TIMEOUT: Final = 3600
 # Caps on the rooms and devices one entry knows, against an id flood: anyone
 # who may publish on devices/+/status could otherwise create devices without
 # end. Home Assistant adds at most 10,000 enabled entities per config entry; a
-# device has 5 enabled by default (and 2 disabled) and a room 9, so the
-# largest caps still fit: 1,500 x 5 + 250 x 9 + 5 (bridge) = 9,755.
+# device has at most 7 enabled by default (5, its media player and its Start
+# voice channel button; 2 more disabled), a room 9 and the bridge at most 10
+# (the broker's health included), so the largest caps still fit:
+# 1,100 x 7 + 250 x 9 + 10 = 9,960. A larger max_devices stored before is
+# read as the largest (models/settings.py).
 DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
-LARGEST_MAX_DEVICES: Final = 1500
+LARGEST_MAX_DEVICES: Final = 1100
 LARGEST_MAX_ROOMS: Final = 250
 
 # A repair issue says so when no voice topic has been heard for this long

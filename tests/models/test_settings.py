@@ -21,3 +21,15 @@ from custom_components.voice_mqtt.models.settings import Settings
 )
 def test_the_voice_server_url(stored: dict[str, object], read: str | None) -> None:
     assert Settings.from_entry({}, stored).ws_url == read
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"), [(None, 1000), (1, 1), (1100, 1100), (1500, 1100)]
+)
+def test_most_devices_is_never_beyond_the_largest_cap(
+    stored: int | None, read: int
+) -> None:
+    # An entry set when the cap was 1,500 would pass Home Assistant's 10,000
+    # entities per entry now that a device has up to 7.
+    options = {} if stored is None else {"max_devices": stored}
+    assert Settings.from_entry({}, options).max_devices == read

@@ -34,6 +34,7 @@ from ..const import (
     DEFAULT_MAX_ROOMS,
     DEFAULT_QOS,
     DEFAULT_STALE_DEVICE_DAYS,
+    LARGEST_MAX_DEVICES,
 )
 from ..protocol import (
     DEFAULT_ADMIN_PREFIX,
@@ -89,7 +90,11 @@ class Settings:
             stale_device_days=int(
                 options.get(CONF_STALE_DEVICE_DAYS, DEFAULT_STALE_DEVICE_DAYS)
             ),
-            max_devices=int(options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)),
+            # An entry set when the cap was larger gets the largest there is.
+            max_devices=min(
+                int(options.get(CONF_MAX_DEVICES, DEFAULT_MAX_DEVICES)),
+                LARGEST_MAX_DEVICES,
+            ),
             max_rooms=int(options.get(CONF_MAX_ROOMS, DEFAULT_MAX_ROOMS)),
             backend_silent_minutes=int(
                 options.get(CONF_BACKEND_SILENT_MINUTES, DEFAULT_BACKEND_SILENT_MINUTES)
