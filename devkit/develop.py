@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 import subprocess
 import sys
+import time
 from typing import Any
 
 from . import REPO
@@ -29,6 +30,7 @@ from .hass.api import (
     mqtt_flow_input,
     onboard_owner,
     run_flow,
+    set_options,
     wait_until_listening,
 )
 from .hass.start import start_hass
@@ -39,6 +41,7 @@ from .processes import spawn_simulator, stop_process
 # one (ApiError is what they raise).
 __all__ = [
     "ApiError",
+    "configure_demo",
     "configure_entries",
     "main",
     "onboard",
@@ -53,6 +56,9 @@ STATE_FILE = STATE_DIR / "state.json"
 OWNER_NAME = "Developer"
 OWNER_USERNAME = "dev"
 EXAMPLES = REPO / "examples"
+# The voice server the demo's voice box is told to open (its Start voice
+# channel button): nothing listens there; the simulator prints the ws_start.
+DEMO_VOICE_SERVER = "ws://127.0.0.1:8000/xiaozhi/v1/"
 
 # What the demo shows beside Home Assistant's defaults: the panels it uses,
 # automations, and the example dashboard as voice_fleet_dashboard.yaml
@@ -183,6 +189,28 @@ def configure_entries(
         run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))
 
 
+def configure_demo(api: HomeAssistantApi, within: float = 60) -> None:
+    """Give voice_mqtt the demo's voice server, so the voice box has its button.
+
+    Set through the options flow, as a user would; the entry reloads when it
+    changes, and this returns once it is loaded again.
+    """
+    entries = api.call("GET", "/api/config/config_entries/entry")
+    (entry,) = (entry for entry in entries if entry["domain"] == "voice_mqtt")
+    if not set_options(api, entry["entry_id"], {"ws_url": DEMO_VOICE_SERVER}):
+        return
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        entries = api.call("GET", "/api/config/config_entries/entry")
+        if any(
+            e["entry_id"] == entry["entry_id"] and e["state"] == "loaded"
+            for e in entries
+        ):
+            return
+        time.sleep(0.25)
+    raise ApiError("voice_mqtt did not load again after its options changed")
+
+
 def parse_broker(text: str) -> tuple[str, int]:
     """Read HOST:PORT."""
     host, _, port = text.rpartition(":")
@@ -258,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             api.wait_until_up(600, hass)
             onboard(api, state, client_id)
             configure_entries(api, state, broker_address)
+            if args.demo:
+                configure_demo(api)
         except (ApiError, RuntimeError, TimeoutError) as err:
             print(f"scripts/develop: {err}", file=sys.stderr)
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)

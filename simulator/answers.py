@@ -22,10 +22,12 @@ def answer_payload(
     *,
     uptime: int,
     refusal: str | None = None,
+    position_ms: int | None = None,
 ) -> dict[str, Any] | None:
     """Return the answer to a command, or None when it asked for none.
 
-    state is the device's state after the command; refusal, why it refused.
+    state is the device's state after the command; refusal, why it refused;
+    position_ms where it has got to now (default: where the state says).
     """
     message_id = data.get("messageId")
     if not isinstance(message_id, str) or not message_id:
@@ -35,7 +37,7 @@ def answer_payload(
     if command == "get_status":
         result = {
             "status": state.status,
-            "positionMs": state.position_ms,
+            "positionMs": state.position_ms if position_ms is None else position_ms,
             "sessionId": state.session_id,
             "uptime": uptime,
             "firmware": FIRMWARE,

@@ -26,6 +26,7 @@ from .script import (
     DeviceState,
     announce_payload,
     apply_command,
+    duration_of,
     heartbeat_payload,
     status_payload,
     will_payload,
@@ -277,9 +278,11 @@ class Device:
     # What the device publishes ---------------------------------------------------
 
     def _publish_status(self, client: Client, state: DeviceState) -> MQTTMessageInfo:
+        # Where it has got to now: a playing device's position moves on its own.
+        payload = status_payload(self.spec, state, iso_now(), time.monotonic())
         return client.publish(
             self._topic(DeviceTopicType.STATUS),
-            protocol.encode(status_payload(self.spec, state, iso_now())),
+            protocol.encode(payload),
             qos=1,
             retain=True,
         )
@@ -342,17 +345,23 @@ class Device:
         # A command is one topic level (protocol.md section 4): the last one.
         command = topic.rpartition("/")[2]
         source = "" if topic.startswith(self._device_commands[:-1]) else " (session)"
+        duration = duration_of(self.spec)
         with self._lock:
             before = self._state
             refusal = None
+            now = time.monotonic()
             try:
-                after = apply_command(before, command, data)
+                after = apply_command(
+                    before, command, data, now=now, duration_ms=duration
+                )
             except ValueError as err:
                 refusal = str(err)
                 after, outcome = before, f"refused: {err}"
             else:
                 changed = after != before
                 outcome = f"{'now' if changed else 'still'} {after.status}"
+                if after.status != "idle":
+                    outcome += f" at {after.position_at(now, duration) / 1000:.1f} s"
             self._state = after
         if after.session_id != before.session_id:
             if before.session_id:
@@ -365,7 +374,12 @@ class Device:
         uptime = round(time.monotonic() - self._connected_at)
         if (
             reply := answer_payload(
-                command, data, after, uptime=uptime, refusal=refusal
+                command,
+                data,
+                after,
+                uptime=uptime,
+                refusal=refusal,
+                position_ms=after.position_at(time.monotonic(), duration),
             )
         ) is not None:
             client.publish(

@@ -8,7 +8,7 @@ Topics come from the protocol package's TopicScheme; payloads follow protocol.md
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import cycle, islice
 from random import Random
 from typing import Any, Final
@@ -129,13 +129,36 @@ def plan_fleet(devices: int, macs: Sequence[str] = ()) -> list[DeviceSpec]:
     return specs
 
 
+# Device types that play media: they report a position (and the length of
+# what they play) in every status, as the fleet's headsets do. Others report
+# one only while they play or are paused.
+PLAYING_TYPES: Final = frozenset({"vr"})
+# What a simulated headset plays: a 90-minute film. Past its end the position
+# stays at the end (no timer runs for it); stop, play or seek from there.
+FILM_MS: Final = 90 * 60 * 1000
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceState:
-    """What a device reports in its retained status."""
+    """What a device reports in its retained status.
+
+    While playing, the position advances by itself from position_ms, valid at
+    the monotonic moment since: nothing is published per second.
+    """
 
     status: str = "idle"
     position_ms: int = 0
     session_id: str = ""
+    # Not part of what the state says: two states at the same position are
+    # the same state, whenever they were taken.
+    since: float = field(default=0.0, compare=False)
+
+    def position_at(self, now: float, duration_ms: int | None = None) -> int:
+        """Return the position at monotonic time now, at most duration_ms."""
+        position = self.position_ms
+        if self.status == "playing":
+            position += max(0, round((now - self.since) * 1000))
+        return position if duration_ms is None else min(position, duration_ms)
 
 
 # The commands apply_command acts on; any other leaves the state as it is.
@@ -143,20 +166,30 @@ ACTED_ON: Final = frozenset({"play", "pause", "stop", "join", "leave"})
 
 
 def apply_command(
-    state: DeviceState, command: str, data: dict[str, Any]
+    state: DeviceState,
+    command: str,
+    data: dict[str, Any],
+    *,
+    now: float = 0.0,
+    duration_ms: int | None = None,
 ) -> DeviceState:
     """Return the state after a device or session command (unknown: no change).
+
+    now is the monotonic moment the command arrives: play and pause without a
+    positionMs go on from, or stop at, where the device has got to by then.
 
     Raises:
         ValueError: the command's payload is unusable (bad positionMs or sessionId).
     """
     match command:
         case "play":
-            return replace(state, status="playing", position_ms=_position(data, state))
+            position = _position(data, state, now, duration_ms)
+            return replace(state, status="playing", position_ms=position, since=now)
         case "pause":
-            return replace(state, status="paused", position_ms=_position(data, state))
+            position = _position(data, state, now, duration_ms)
+            return replace(state, status="paused", position_ms=position, since=now)
         case "stop":
-            return replace(state, status="idle", position_ms=0)
+            return replace(state, status="idle", position_ms=0, since=now)
         case "join":
             try:
                 session_id = protocol.validate_identifier(data.get("sessionId"))
@@ -168,13 +201,20 @@ def apply_command(
     return state
 
 
-def _position(data: dict[str, Any], state: DeviceState) -> int:
+def _position(
+    data: dict[str, Any], state: DeviceState, now: float, duration_ms: int | None
+) -> int:
     value = data.get("positionMs")
     if value is None:
-        return state.position_ms
+        return state.position_at(now, duration_ms)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"positionMs must be a whole number >= 0, not {value!r}")
-    return value
+    return value if duration_ms is None else min(value, duration_ms)
+
+
+def duration_of(spec: DeviceSpec) -> int | None:
+    """Return how long what the device plays lasts, if it says (headsets do)."""
+    return FILM_MS if spec.device_type in PLAYING_TYPES else None
 
 
 def announce_payload(spec: DeviceSpec, timestamp: str) -> dict[str, Any]:
@@ -188,17 +228,27 @@ def announce_payload(spec: DeviceSpec, timestamp: str) -> dict[str, Any]:
 
 
 def status_payload(
-    spec: DeviceSpec, state: DeviceState, timestamp: str
+    spec: DeviceSpec, state: DeviceState, timestamp: str, now: float = 0.0
 ) -> dict[str, Any]:
-    """Return the retained status of a device."""
-    return {
+    """Return the retained status of a device at monotonic time now.
+
+    A headset reports its position and the length of its film always; another
+    device its position only while it plays or is paused (a voice box that
+    only idles says nothing of media, and gets no media player).
+    """
+    payload: dict[str, Any] = {
         "deviceId": spec.device_id,
         "type": spec.device_type,
         "status": state.status,
-        "positionMs": state.position_ms,
-        "sessionId": state.session_id,
-        "timestamp": timestamp,
     }
+    duration = duration_of(spec)
+    if duration is not None or state.status in ("playing", "paused"):
+        payload["positionMs"] = state.position_at(now, duration)
+    if duration is not None:
+        payload["durationMs"] = duration
+    payload["sessionId"] = state.session_id
+    payload["timestamp"] = timestamp
+    return payload
 
 
 def heartbeat_payload(spec: DeviceSpec, status: str, timestamp: str) -> dict[str, Any]:

@@ -326,6 +326,60 @@ def test_commands_change_the_device_state() -> None:
             apply_command(idle, "join", {"sessionId": bad_session})
 
 
+def test_a_playing_device_moves_on_by_itself_and_reports_it_on_a_change() -> None:
+    film = 90 * 60 * 1000
+    playing = apply_command(
+        DeviceState(), "play", {"positionMs": 1_000}, now=100.0, duration_ms=film
+    )
+    assert playing.position_at(100.0) == 1_000
+    assert playing.position_at(112.5) == 13_500, "no status needed to move on"
+    # Paused without a position: where it had got to; a paused one stays.
+    paused = apply_command(playing, "pause", {}, now=130.0, duration_ms=film)
+    assert (paused.status, paused.position_ms) == ("paused", 31_000)
+    assert paused.position_at(500.0) == 31_000
+    assert apply_command(paused, "pause", {}, now=600.0) == paused, "no change"
+    # Play again from there; a seek while playing plays on from the new place.
+    again = apply_command(paused, "play", {}, now=700.0, duration_ms=film)
+    assert again.position_at(710.0) == 41_000
+    sought = apply_command(again, "play", {"positionMs": 5}, now=720.0)
+    assert sought.position_at(721.0) == 1_005
+    # A film ends: the position stays at its end.
+    assert sought.position_at(10**6, film) == film
+    assert apply_command(sought, "pause", {"positionMs": 10**10}, duration_ms=film) == (
+        DeviceState("paused", film, "")
+    )
+    # Joining keeps playing; stopping goes back to the start.
+    joined = apply_command(sought, "join", {"sessionId": "S_1"}, now=730.0)
+    assert (joined.session_id, joined.position_at(730.0)) == ("S_1", 10_005)
+    assert apply_command(joined, "stop", {}) == DeviceState("idle", 0, "S_1")
+
+
+def test_a_headset_reports_media_always_a_voice_box_only_when_it_plays() -> None:
+    box, headset, _browser = plan_fleet(3)
+    playing = DeviceState("playing", 2_000, "S_1", since=10.0)
+    assert status_payload(headset, playing, ISO, 12.0) == {
+        "deviceId": "VR_0001",
+        "type": "vr",
+        "status": "playing",
+        "positionMs": 4_000,
+        "durationMs": 5_400_000,
+        "sessionId": "S_1",
+        "timestamp": ISO,
+    }
+    idle = status_payload(box, DeviceState(), ISO)
+    assert "positionMs" not in idle, "a box that idles says nothing of media"
+    assert "durationMs" not in idle
+    assert status_payload(box, DeviceState("paused", 7), ISO)["positionMs"] == 7
+    assert status_payload(headset, DeviceState(), ISO)["positionMs"] == 0
+    # What the integration parses it into.
+    parsed = protocol.parse_device_payload(
+        protocol.DeviceTopicType.STATUS,
+        protocol.encode(status_payload(headset, playing, ISO, 12.0)),
+    )
+    assert isinstance(parsed, protocol.DeviceStatus)
+    assert (parsed.position_ms, parsed.duration_ms) == (4_000, 5_400_000)
+
+
 def test_devices_answer_commands_that_carry_a_message_id() -> None:
     playing = DeviceState("playing", 3000, "S_1")
     assert answer_payload("play", {}, playing, uptime=5) is None

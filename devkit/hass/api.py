@@ -230,6 +230,30 @@ def run_flow(
     return dict(result)
 
 
+def set_options(api: HomeAssistantApi, entry_id: str, options: dict[str, Any]) -> bool:
+    """Change some of an entry's options through its options flow, as the UI would.
+
+    The form's other fields keep their current values. Returns False (and
+    cancels the flow) when the options hold these values already: the entry
+    reloads only when something changes.
+    """
+    path = "/api/config/config_entries/options/flow"
+    form = api.call("POST", path, {"handler": entry_id})
+    current = {
+        field["name"]: field.get("description", {}).get("suggested_value")
+        if "default" not in field
+        else field["default"]
+        for field in form["data_schema"]
+    }
+    if all(current.get(key) == value for key, value in options.items()):
+        api.call("DELETE", f"{path}/{form['flow_id']}")
+        return False
+    result = api.call("POST", f"{path}/{form['flow_id']}", options)
+    if result["type"] != "create_entry":
+        raise ApiError(f"the options flow refused {options}: {result.get('errors')}")
+    return True
+
+
 def mqtt_flow_input(broker: tuple[str, int]) -> dict[str, Any]:
     """Return what a user types into the MQTT flow for a broker without TLS."""
     return {

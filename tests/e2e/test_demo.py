@@ -37,6 +37,8 @@ EXPECTED_WARNINGS = (
 # What onboarding's core-config step would add; the demo needs none of them.
 ONBOARDING_DEFAULTS = {"google_translate", "met", "radio_browser", "shopping_list"}
 DEVICES_ONLINE = "sensor.voice_assistant_mqtt_devices_online"
+# The demo's voice box is woken from its page: it has a voice server URL.
+BOX_BUTTON = "button.living_room_voice_box_start_voice_channel"
 
 
 class Demo:
@@ -63,6 +65,7 @@ class Demo:
         develop.configure_entries(
             self.api, state, ("127.0.0.1", broker.port), save=lambda _state: None
         )
+        develop.configure_demo(self.api)
         develop.wait_until_listening(self.api)
         simulator = develop.start_simulator(("127.0.0.1", broker.port), 3, 2)
         # Stopped before Home Assistant, as scripts/develop does.
@@ -93,6 +96,9 @@ def test_a_fresh_demo_asks_nothing_repairs_nothing_and_logs_no_error(
         while demo.state(DEVICES_ONLINE) != "3" and time.monotonic() < deadline:
             time.sleep(0.2)
         online = demo.state(DEVICES_ONLINE)
+        while demo.state(BOX_BUTTON) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        button = demo.state(BOX_BUTTON)
         # What the frontend reads to show "Confirm new HTTP server configuration".
         settings = demo.api.websocket({"type": "http/config"})
         issues = demo.api.websocket({"type": "repairs/list_issues"})["issues"]
@@ -101,6 +107,7 @@ def test_a_fresh_demo_asks_nothing_repairs_nothing_and_logs_no_error(
     records = list(log_records(read_logs(demo.config_dir)))
 
     assert online == "3", "the simulated fleet did not come up"
+    assert button == "unknown", "the voice box has no Start voice channel button"
     assert settings["pending"] is None
     assert settings["revert_at"] is None
     assert settings["active_config_type"] == "stable"
