@@ -317,6 +317,7 @@ STANDARD_CARDS = {
     "history-graph",
     "logbook",
     "markdown",
+    "media-control",
     "statistics-graph",
     "tile",
     "vertical-stack",
