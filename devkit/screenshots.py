@@ -1,22 +1,29 @@
 """scripts/screenshots: the README's screenshots, each seen in a real browser.
 
 In a fresh temporary folder, on 127.0.0.1 only: a broker, a Home Assistant
-with the real frontend, voice_mqtt set up through its config flow, the
-example dashboard, and the simulator's demo fleet (three devices, two rooms).
-Then, as a user would see it happen:
+with the real frontend, voice_mqtt set up through its config flow (with the
+demo's voice server URL, set through its options flow), the example
+dashboard, and the simulator's demo fleet (five devices: two voice boxes,
+two VR headsets and a browser; two rooms). Then, as a user would see it
+happen:
 
 1. an automation is built from a voice_mqtt device trigger (the living
    room's *Tool executed*, failed runs only) and saved through the config
    API, as the automation editor saves one;
 2. the rooms talk for a few minutes, the backend answering at varied paces
    (so the response times vary), until a tool has failed (the automation
-   runs); then the kitchen VR headset's connection dies and the broker sends
-   its Last Will;
+   runs); the kitchen VR headset is grouped with the bathroom one, sought
+   and played through media_player actions (the session plays on both);
+   then its connection dies and the broker sends its Last Will;
 3. headless Chromium (devkit/browser.py: the system's, never a download)
    opens the logbook, the automation editor, and the history of both rooms'
    response times over the run (the dashboard's graph shows the last hour,
    of which the run is a sliver), and saves docs/images/logbook.png,
-   automation.png and response-time.png.
+   automation.png and response-time.png;
+4. the headset reconnects, playing on in its session; its device page is
+   saved with its media player's controls open (docs/images/device-page.png),
+   then with the group dialog those controls open, which lists the session's
+   headsets (session-group.png).
 
 Nothing is made up: every row and every point comes from MQTT messages
 through voice_mqtt. It takes about two minutes plus --minutes.
@@ -49,8 +56,8 @@ from .browser import (
     screenshot as save_screenshot,
 )
 from .cli import run_in_scratch_folder
-from .develop import DEMO_YAML, EXAMPLES
-from .hass.api import ApiError, HomeAssistantApi
+from .develop import DEMO_YAML, EXAMPLES, configure_demo
+from .hass.api import ApiError, HomeAssistantApi, wait_until_listening
 from .hass.start import set_up_voice_mqtt, start_scratch_hass
 
 if TYPE_CHECKING:
@@ -61,6 +68,9 @@ IMAGES = REPO / "docs" / "images"
 ROOMS = ("living_room", "kitchen")
 HEADSET = "VR_0001"  # the demo's Kitchen VR headset
 HEADSET_CONNECTIVITY = "binary_sensor.kitchen_vr_headset_connectivity"
+HEADSET_PLAYER = "media_player.kitchen_vr_headset"
+SECOND_PLAYER = "media_player.bathroom_vr_headset"  # VR_0002
+DEVICES = 5  # a voice box, a headset, a browser, a voice box, a headset
 TOOL = "event.living_room_voice_assistant_tool_executed"
 RESPONSE_TIMES = tuple(f"sensor.{room}_voice_assistant_response_time" for room in ROOMS)
 # Seconds between a conversation's steps: how quickly the backend answers
@@ -76,6 +86,7 @@ class Demo:
     api: HomeAssistantApi
     tokens: HassTokens
     started: datetime  # just before the first conversation
+    headset_device: str  # the kitchen headset's registry device id
     automation: str = ""  # its entity id, once created
 
 
@@ -98,17 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start the demo, play it, take the screenshots; 0 when all three are saved."""
+    """Start the demo, play it, take the screenshots; 0 when all five are saved."""
     args = build_parser().parse_args(argv)
 
     def shoot(stack: ExitStack, workdir: Path) -> tuple[list[str], int]:
         demo, room_device, fleet = start_demo(stack, workdir, args.seed)
         demo = replace(demo, automation=create_automation(demo, room_device))
         talk(demo, fleet, args.minutes, Random(args.seed))  # noqa: S311 - pacing
+        play_together(demo.api)
         fleet.drop_device(HEADSET)
         wait_for_state(demo.api, HEADSET_CONNECTIVITY, "off")
         time.sleep(2)  # the recorder commits every second
-        saved = asyncio.run(take_screenshots(demo, args.out))
+        saved = asyncio.run(take_screenshots(demo, fleet, args.out))
         return [f"saved {path}" for path in saved], 0
 
     return run_in_scratch_folder(
@@ -138,10 +150,14 @@ def start_demo(
     )
     owner: dict[str, Any] = {}
     entry_id = set_up_voice_mqtt(api, owner, broker.port, "demo")
+    # As scripts/develop --demo: the voice box gets its Start voice channel.
+    configure_demo(api)
+    wait_until_listening(api)
     # No conversations of its own: talk() plays them, at paces of its choosing.
     fleet = Simulator(
         SimulatorOptions(
             broker=BrokerAddress(port=broker.port),
+            devices=DEVICES,
             conversation_interval=0,
             event_interval=0,
             seed=seed,
@@ -155,13 +171,18 @@ def start_demo(
     for room in ROOMS:
         fleet.run_conversation(room, pause=PACES[2])
     wait_for_state(api, TOOL, "unknown", negate=True)
-    room_device = next(
-        device["id"]
-        for device in api.websocket({"type": "config/device_registry/list"})
-        if ["voice_mqtt", f"{entry_id}_room_living_room"] in device["identifiers"]
-    )
+    devices = api.websocket({"type": "config/device_registry/list"})
+
+    def registry_id(identifier: str) -> str:
+        return next(
+            str(device["id"])
+            for device in devices
+            if ["voice_mqtt", f"{entry_id}_{identifier}"] in device["identifiers"]
+        )
+
     tokens = login_tokens(api, owner["refresh_token"], f"{api.base_url}/")
-    return Demo(api, tokens, started), room_device, fleet
+    demo = Demo(api, tokens, started, registry_id(f"device_{HEADSET}"))
+    return demo, registry_id("room_living_room"), fleet
 
 
 def talk(demo: Demo, fleet: Simulator, minutes: float, rng: Random) -> None:
@@ -178,6 +199,29 @@ def talk(demo: Demo, fleet: Simulator, minutes: float, rng: Random) -> None:
             raise RuntimeError("no tool failed in 200 conversations")
         time.sleep(rng.uniform(2, 8))
     print(f"{turns} conversations played")
+
+
+def play_together(api: HomeAssistantApi) -> None:
+    """Group the two headsets and play their session, as a user would.
+
+    Through Home Assistant's media_player actions: the kitchen headset, in no
+    session, makes one with the bathroom headset; a seek (while paused: it
+    stays paused there) and a play on the kitchen headset go to the session,
+    so both play.
+    """
+    for service, data in (
+        ("join", {"group_members": [SECOND_PLAYER]}),
+        ("media_seek", {"seek_position": 1234}),
+        ("media_play", {}),
+    ):
+        api.call(
+            "POST",
+            f"/api/services/media_player/{service}",
+            {"entity_id": HEADSET_PLAYER, **data},
+        )
+        time.sleep(1)  # the headsets' statuses come back
+    wait_for_state(api, HEADSET_PLAYER, "playing")
+    wait_for_state(api, SECOND_PLAYER, "playing")
 
 
 def tool_failed(api: HomeAssistantApi) -> bool:
@@ -266,8 +310,8 @@ def create_automation(demo: Demo, room_device: str) -> str:
     raise TimeoutError("the automation was not loaded")
 
 
-async def take_screenshots(demo: Demo, out: Path) -> list[Path]:
-    """Open the three pages in one browser and save what they show."""
+async def take_screenshots(demo: Demo, fleet: Simulator, out: Path) -> list[Path]:
+    """Open the pages in one browser and save what they show."""
     saved = []
     async with (
         chromium() as browser,
@@ -278,6 +322,10 @@ async def take_screenshots(demo: Demo, out: Path) -> list[Path]:
         saved.append(await logbook(page, demo, out / "logbook.png"))
         saved.append(await automation(page, out / "automation.png"))
         saved.append(await response_time(page, demo, out / "response-time.png"))
+        # Back from its Last Will, the headset plays on in its session.
+        await asyncio.to_thread(fleet.reconnect_device, HEADSET)
+        await asyncio.to_thread(wait_for_state, demo.api, HEADSET_PLAYER, "playing")
+        saved += await device_page(page, demo, out)
     return saved
 
 
@@ -329,6 +377,41 @@ async def response_time(page: Page, demo: Demo, target: Path) -> Path:
     await open_path(page, f"/history?{query}", ready=chart)
     await page.wait_for_timeout(1500)  # the chart's drawing animation
     return await save_screenshot(page, target)
+
+
+# Opens an entity's more-info dialog, as clicking its row does.
+MORE_INFO = """(entityId) => {
+  const detail = {entityId};
+  document.querySelector("home-assistant").dispatchEvent(
+    new CustomEvent("hass-more-info", {detail, bubbles: true, composed: true})
+  );
+}"""
+
+
+async def device_page(page: Page, demo: Demo, out: Path) -> list[Path]:
+    """The kitchen headset's device page, its media player's controls open.
+
+    The dialog shows what the headset plays (its state, its position and the
+    film's length as a progress bar), its controls, and the group button with
+    the size of its session; the group dialog that button opens lists the
+    session's headsets, this one first.
+    """
+    await open_path(
+        page,
+        f"/config/devices/device/{demo.headset_device}",
+        ready="ha-config-device-page",
+    )
+    await page.get_by_text("Kitchen VR headset").first.wait_for()
+    await page.evaluate(MORE_INFO, HEADSET_PLAYER)
+    grouping = page.locator("#grouping-button").first
+    await grouping.wait_for()
+    await page.wait_for_timeout(1000)  # the dialog's opening animation
+    saved = [await save_screenshot(page, out / "device-page.png")]
+    await grouping.click()
+    await page.get_by_text("Bathroom VR headset").first.wait_for()
+    await page.wait_for_timeout(1000)
+    saved.append(await save_screenshot(page, out / "session-group.png"))
+    return saved
 
 
 if __name__ == "__main__":

@@ -87,9 +87,10 @@ def test_every_screenshot_is_shown() -> None:
     kept = {
         str(path.relative_to(ROOT)) for path in (ROOT / "docs/images").glob("*.png")
     }
-    # scripts/screenshots writes these three, tests/e2e/test_card.py the rest.
+    # scripts/screenshots writes these five, tests/e2e/test_card.py the rest.
     assert {"docs/images/logbook.png", "docs/images/automation.png"} <= shown
     assert "docs/images/response-time.png" in shown
+    assert {"docs/images/device-page.png", "docs/images/session-group.png"} <= shown
     assert shown == kept
 
 
