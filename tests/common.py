@@ -78,6 +78,19 @@ def assert_translated(error: HomeAssistantError, key: str) -> None:
     assert "{" not in message, message
 
 
+def form_defaults(result: Any) -> dict[str, Any]:
+    """Return what a flow's form holds by default, as the UI would submit it.
+
+    Fields with a suggested value instead of a default (a URL left empty to
+    unset it) are left out, as the UI leaves out an empty field.
+    """
+    return {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if not key.description
+    }
+
+
 def disconnect(mqtt_mock: Any, mqtt_client_mock: Any) -> None:
     """Lose the broker as paho reports it (and as MQTT's is_connected says)."""
     mqtt_mock.connected = False

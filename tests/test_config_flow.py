@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.voice_mqtt.const import DOMAIN
 
+from .common import form_defaults
 from .conftest import DEFAULT_DATA
 
 
@@ -311,11 +312,7 @@ async def test_options_form_shows_current_values(
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if not key.description
-    }
+    defaults = form_defaults(result)
     assert defaults == {
         "legacy_topics": True,
         "heartbeat_timeout": 60,
@@ -356,11 +353,7 @@ async def test_options_flow_takes_a_voice_server_url(
         integration, options={"ws_url": "wss://old.example/ws"}
     )
     result = await hass.config_entries.options.async_init(integration.entry_id)
-    options = {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if not key.description
-    }
+    options = form_defaults(result)
     if given is not None:
         options["ws_url"] = given
     result = await hass.config_entries.options.async_configure(
@@ -379,11 +372,7 @@ async def test_options_flow_refuses_a_url_that_is_no_websocket(
     hass: HomeAssistant, integration: MockConfigEntry, given: str
 ) -> None:
     result = await hass.config_entries.options.async_init(integration.entry_id)
-    options = {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if not key.description
-    }
+    options = form_defaults(result)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**options, "ws_url": given, "max_rooms": 50.0}
     )
@@ -409,11 +398,7 @@ async def test_options_form_offers_most_devices_within_the_largest_cap(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.runtime_data.settings.max_devices == 1100
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if not key.description
-    }
+    defaults = form_defaults(result)
     assert defaults["max_devices"] == 1100
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], defaults
