@@ -98,3 +98,13 @@ async def snapshot_platform_entities(
         assert device_registry.async_get(entry.device_id) == snapshot(
             name=f"{entry.entity_id}-device"
         )
+
+
+def form_values(schema: Any) -> dict[str, Any]:
+    """What a form shows in each field: its default, or its suggested value."""
+    return {
+        str(key): key.default()
+        if callable(key.default)
+        else (key.description or {}).get("suggested_value")
+        for key in schema.schema
+    }

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.voice_mqtt.const import DOMAIN
 
+from .common import form_values
 from .conftest import DEFAULT_DATA
 
 
@@ -290,6 +291,7 @@ async def test_options_flow_stores_options_and_reloads(
         "backend_silent_minutes": 15,
         "broker_health": True,
         "history_turns": 20,
+        "fleet_link": "",
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
@@ -300,6 +302,7 @@ async def test_options_flow_stores_options_and_reloads(
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
     assert "admin/request/snapshot" in new_hub.subscriptions
     assert "$SYS/broker/uptime" in new_hub.subscriptions
+    assert "$SYS/broker/connection/+/state" in new_hub.subscriptions
 
 
 async def test_options_form_shows_current_values(
@@ -311,7 +314,7 @@ async def test_options_form_shows_current_values(
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    defaults = form_values(result["data_schema"])
     assert defaults == {
         "legacy_topics": True,
         "heartbeat_timeout": 60,
@@ -323,4 +326,39 @@ async def test_options_form_shows_current_values(
         "backend_silent_minutes": 30,
         "broker_health": False,
         "history_turns": 50,
+        "fleet_link": "",
     }
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "error"),
+    [
+        (" ha-home-1 ", "ha-home-1", None),
+        ("", "", None),
+        ("ha/home", None, "invalid_fleet_link"),
+        ("x" * 129, None, "invalid_fleet_link"),
+    ],
+)
+async def test_the_fleet_link_option_names_one_bridge(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    given: str,
+    stored: str | None,
+    error: str | None,
+) -> None:
+    result = await hass.config_entries.options.async_init(integration.entry_id)
+    options = {**form_values(result["data_schema"]), "fleet_link": given}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    await hass.async_block_till_done()
+    if error is not None:
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"fleet_link": error}
+        assert "fleet_link" not in integration.options
+        # The form keeps what was typed, to be corrected.
+        assert form_values(result["data_schema"])["fleet_link"] == given
+        return
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert integration.options["fleet_link"] == stored
+    assert integration.runtime_data.settings.fleet_link == stored

@@ -33,6 +33,7 @@ from .const import (
     CONF_BASE,
     CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
+    CONF_FLEET_LINK,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
@@ -122,6 +123,11 @@ def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
             ),
             field(CONF_BROKER_HEALTH, False): BooleanSelector(),
+            # Optional with a suggestion: cleared, the only bridge is the one.
+            vol.Optional(
+                CONF_FLEET_LINK,
+                description={"suggested_value": options.get(CONF_FLEET_LINK, "")},
+            ): TextSelector(),
             field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
                 0, MAX_HISTORY_TURNS
             ),
@@ -289,7 +295,18 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Show and store the options."""
-        if user_input is not None:
+        errors: dict[str, str] = {}
+        if user_input is not None and (
+            link := str(user_input.get(CONF_FLEET_LINK) or "").strip()
+        ):
+            try:
+                validate_identifier(link)
+            except IdentifierError:
+                errors[CONF_FLEET_LINK] = "invalid_fleet_link"
+        if user_input is not None and not errors:
+            user_input[CONF_FLEET_LINK] = str(
+                user_input.get(CONF_FLEET_LINK) or ""
+            ).strip()
             # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
             for key in (
@@ -300,5 +317,7 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
             ):
                 user_input[key] = int(user_input[key])
             return self.async_create_entry(data=user_input)
-        schema = _options_schema(self.config_entry.options)
-        return self.async_show_form(step_id="init", data_schema=schema)
+        schema = _options_schema(
+            self.config_entry.options if user_input is None else user_input
+        )
+        return self.async_show_form(step_id="init", data_schema=schema, errors=errors)

@@ -47,6 +47,9 @@ CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
 CONF_BACKEND_SILENT_MINUTES: Final = "backend_silent_minutes"
+# The remote client id of the broker bridge that carries the fleet, when the
+# broker has several (with the broker-health option).
+CONF_FLEET_LINK: Final = "fleet_link"
 
 DEFAULT_QOS: Final = 1
 DEFAULT_STALE_DEVICE_DAYS: Final = 30
@@ -58,7 +61,8 @@ MAX_HEARTBEAT_TIMEOUT: Final = 3600
 # who may publish on devices/+/status could otherwise create devices without
 # end. Home Assistant adds at most 10,000 enabled entities per config entry; a
 # device has 5 enabled by default (and 2 disabled) and a room 9, so the
-# largest caps still fit: 1,500 x 5 + 250 x 9 + 5 (bridge) = 9,755.
+# largest caps still fit: 1,500 x 5 + 250 x 9 + 10 (bridge, with the broker's
+# health and the fleet link) = 9,760.
 DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
 LARGEST_MAX_DEVICES: Final = 1500
