@@ -80,6 +80,8 @@ class BridgedBrokers:
     # The fleet broker's WebSocket port (0: a free one), for the fleet's
     # browser clients; None: none.
     fleet_ws_port: int | None = None
+    # Where the bridge connects: the fleet broker's TLS port; 0: a free one.
+    fleet_tls_port: int = 0
     # The fleet's logins and ACL (docs/broker-acl.md); none: anonymous. The
     # bridge logs in with the recipe's remote_username and remote_password.
     fleet_users: Mapping[str, str] = field(default_factory=dict)
@@ -99,6 +101,7 @@ class BridgedBrokers:
             users=self.fleet_users,
             acl_file=self.fleet_acl,
             tls=certificate,
+            tls_port=self.fleet_tls_port,
             save_on_change=True,
         )
         self.home = Broker(self.workdir / "home", port=self.home_port, kind="mosquitto")

@@ -5,6 +5,9 @@ First run: writes .develop/config (with the address to listen on in
 account through the onboarding API, then adds the MQTT and voice_mqtt entries
 through the config-flow API, so no clicks are needed. Later runs reuse all of
 it. With --demo the fleet simulator plays devices and rooms on the broker.
+With --bridge the fleet has a broker of its own, with a TLS listener, and
+Home Assistant's broker reaches it through the bridge of docs/bridge.md, as a
+fleet whose voice server runs in the cloud does; the simulator plays there.
 Ctrl-C stops what it started.
 """
 
@@ -20,6 +23,7 @@ import sys
 from typing import Any
 
 from . import REPO
+from .bridge import BridgedBrokers
 from .broker import Broker, free_port
 from .cli import stop_on_sigterm
 from .hass.api import (
@@ -29,6 +33,7 @@ from .hass.api import (
     mqtt_flow_input,
     onboard_owner,
     run_flow,
+    set_options,
     wait_until_listening,
 )
 from .hass.start import start_hass
@@ -43,6 +48,7 @@ __all__ = [
     "main",
     "onboard",
     "prepare_config",
+    "start_bridge",
     "start_simulator",
     "wait_until_listening",
 ]
@@ -166,8 +172,12 @@ def configure_entries(
     state: dict[str, Any],
     broker: tuple[str, int],
     save: Callable[[dict[str, Any]], None] = save_state,
+    options: dict[str, Any] | None = None,
 ) -> None:
-    """Make sure MQTT points at our broker and voice_mqtt is added."""
+    """Make sure MQTT points at our broker and voice_mqtt is added.
+
+    options, when given, are set on voice_mqtt's entry (the others stay).
+    """
     entries = api.call("GET", "/api/config/config_entries/entry")
     mqtt_entries = [entry for entry in entries if entry["domain"] == "mqtt"]
     if mqtt_entries and state.get("broker") != list(broker):
@@ -179,8 +189,11 @@ def configure_entries(
         run_flow(api, "mqtt", mqtt_flow_input(broker))
         state["broker"] = list(broker)
         save(state)
-    if not any(entry["domain"] == "voice_mqtt" for entry in entries):
-        run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))
+    voice = [entry for entry in entries if entry["domain"] == "voice_mqtt"]
+    if not voice:
+        voice = [run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]]
+    if options:
+        set_options(api, voice[0]["entry_id"], options)
 
 
 def parse_broker(text: str) -> tuple[str, int]:
@@ -219,14 +232,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the fleet simulator too (python -m simulator) on the broker",
     )
+    demo.add_argument(
+        "--bridge",
+        action="store_true",
+        help="the demo with two brokers: the fleet's (TLS, a CA made here) with"
+        " the simulator on it, and Home Assistant's bridged to it by"
+        " docs/mosquitto/bridge.conf (implies --demo; mosquitto only)",
+    )
     demo.add_argument("--devices", type=int, default=3, help="simulated devices")
     demo.add_argument("--rooms", type=int, default=2, help="simulated rooms")
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line's options, or exit with a usage error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.bridge:
+        if args.broker is not None:
+            parser.error("--bridge starts both brokers: it takes no --broker")
+        args.demo = True
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start everything, print how to reach it, wait for Ctrl-C."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     stop_on_sigterm()
     if free_port(args.port) != args.port:
         print(
@@ -247,8 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     client_id = f"{base_url}/"
 
     with ExitStack() as stack:
-        broker_address, ws_url = args.broker, None
-        if broker_address is None:
+        broker_address, ws_url, fleet_address = args.broker, None, None
+        if args.bridge:
+            broker_address, fleet_address, ws_url = start_bridge(
+                stack, state, args.ws_port
+            )
+        elif broker_address is None:
             broker_address, ws_url = start_broker(stack, state, args.ws_port)
         print("Starting Home Assistant ...")
         hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
@@ -257,18 +292,28 @@ def main(argv: list[str] | None = None) -> int:
         try:
             api.wait_until_up(600, hass)
             onboard(api, state, client_id)
-            configure_entries(api, state, broker_address)
+            # The Fleet link sensor comes with the broker's health.
+            configure_entries(
+                api,
+                state,
+                broker_address,
+                options={"broker_health": True} if args.bridge else None,
+            )
         except (ApiError, RuntimeError, TimeoutError) as err:
             print(f"scripts/develop: {err}", file=sys.stderr)
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)
             return 1
 
-        print_welcome(args.port, state["password"], broker_address, ws_url)
+        print_welcome(
+            args.port, state["password"], broker_address, ws_url, fleet_address
+        )
         if args.demo:
             # A device that announces before voice_mqtt listens is first heard
             # by its retained status, which carries no name: let it listen.
             wait_until_listening(api)
-            simulator = start_simulator(broker_address, args.devices, args.rooms)
+            simulator = start_simulator(
+                fleet_address or broker_address, args.devices, args.rooms
+            )
             # Stopped before Home Assistant: a clean stop sends no Last Will.
             stack.callback(stop_process, simulator)
         return wait(hass)
@@ -294,16 +339,63 @@ def start_broker(
     return ("127.0.0.1", broker.port), ws_url
 
 
+def start_bridge(
+    stack: ExitStack,
+    state: dict[str, Any],
+    ws_port: int,
+    folder: Path = STATE_DIR / "bridge",
+) -> tuple[tuple[str, int], tuple[str, int], str]:
+    """Start the fleet's broker and Home Assistant's, bridged; stopped with stack.
+
+    Returns Home Assistant's broker, the fleet's and the fleet's WebSocket URL.
+    Each keeps its port from one run to the next when it is free.
+    """
+    brokers = BridgedBrokers(
+        folder,
+        home_port=free_port(state.get("broker_port", 1883)),
+        fleet_port=free_port(state.get("fleet_port", 1884)),
+        fleet_ws_port=free_port(ws_port),
+        fleet_tls_port=free_port(state.get("fleet_tls_port", 8883)),
+    )
+    fleet = brokers.fleet
+    ws_url = f"ws://127.0.0.1:{fleet.ws_port}/mqtt"
+    print(
+        f"Starting the fleet's mosquitto on 127.0.0.1:{fleet.port}, {ws_url} and"
+        f" TLS 127.0.0.1:{fleet.tls_port}, and Home Assistant's on"
+        f" 127.0.0.1:{brokers.home.port} bridged to it (docs/bridge.md) ..."
+    )
+    brokers.start()
+    stack.callback(brokers.stop)
+    state.update(
+        broker_port=brokers.home.port,
+        fleet_port=fleet.port,
+        fleet_tls_port=fleet.tls_port,
+    )
+    return ("127.0.0.1", brokers.home.port), ("127.0.0.1", fleet.port), ws_url
+
+
 def print_welcome(
-    port: int, password: str, broker: tuple[str, int], ws_url: str | None
+    port: int,
+    password: str,
+    broker: tuple[str, int],
+    ws_url: str | None,
+    fleet: tuple[str, int] | None = None,
 ) -> None:
     """Print where Home Assistant is, how to log in and what it uses."""
     # A broker given with --broker is not ours: its WebSocket port is unknown.
     websocket = f", WebSocket {ws_url}" if ws_url else ""
+    brokers = f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
+    if fleet is not None:
+        brokers = (
+            f"  Home Assistant's broker: {broker[0]}:{broker[1]}, bridged over TLS"
+            " to\n"
+            f"  the fleet's broker: {fleet[0]}:{fleet[1]}{websocket}\n"
+            "  fleet link: binary_sensor.voice_assistant_mqtt_fleet_link\n"
+        )
     print(
         f"\nHome Assistant is up: http://localhost:{port}\n"
         f"  user: {OWNER_USERNAME}   password: {password}\n"
-        f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
+        f"{brokers}"
         f"  dashboard: http://localhost:{port}/voice-fleet/rooms\n"
         f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
         "Press Ctrl-C to stop everything started here.\n",

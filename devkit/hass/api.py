@@ -230,6 +230,26 @@ def run_flow(
     return dict(result)
 
 
+def set_options(
+    api: HomeAssistantApi, entry_id: str, user_input: dict[str, Any]
+) -> None:
+    """Change an entry's options through its options flow, as the UI would.
+
+    Options not given keep their values (the form is filled in with them).
+    """
+    result = api.call(
+        "POST", "/api/config/config_entries/options/flow", {"handler": entry_id}
+    )
+    if result["type"] == "form":
+        result = api.call(
+            "POST",
+            f"/api/config/config_entries/options/flow/{result['flow_id']}",
+            user_input,
+        )
+    if result["type"] != "create_entry":
+        raise ApiError(f"the options flow of {entry_id} ended with {result}")
+
+
 def mqtt_flow_input(broker: tuple[str, int]) -> dict[str, Any]:
     """Return what a user types into the MQTT flow for a broker without TLS."""
     return {
