@@ -463,6 +463,6 @@ async def test_the_fleet_behind_a_bridge_through_an_outage(
     ]
     assert wrongly == [], f"shown offline, seconds after the kill: {wrongly}"
     print(  # noqa: T201 - the figures the report and docs/bridge.md give
-        f"\nfleet broker killed: outage shown after {outage_seen:.1f} s; "
-        f"restarted: everything true again after {recovered:.1f} s"
+        f"\nfleet broker killed: outage shown after {outage_seen:.2f} s; "
+        f"restarted: everything true again after {recovered:.2f} s"
     )
