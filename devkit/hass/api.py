@@ -235,7 +235,8 @@ def set_options(
 ) -> None:
     """Change an entry's options through its options flow, as the UI would.
 
-    Options not given keep their values (the form is filled in with them).
+    What is not given is what the form holds: for voice_mqtt, the current
+    value of every option with a default, and none of the others.
     """
     result = api.call(
         "POST", "/api/config/config_entries/options/flow", {"handler": entry_id}
