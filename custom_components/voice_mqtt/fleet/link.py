@@ -48,7 +48,7 @@ _LOGGER = logging.getLogger(__name__)
 # over the internet; ten seconds covers a slow link with room to spare. A
 # live message in the window is taken as a replay: its timestamp decides.
 REPLAY_WINDOW: Final = 10.0
-# A link down this long is more than a blip (mosquitto retries every 5-30 s
+# A link down this long is more than a blip (mosquitto retries every 2-20 s
 # with the recipe's restart_timeout): a repair issue says so.
 ISSUE_AFTER: Final = 60.0
 
