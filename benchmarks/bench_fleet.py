@@ -43,6 +43,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.voice_mqtt.binary_sensor import (
     BRIDGE_BINARY_SENSORS,
     DEVICE_BINARY_SENSORS,
+    FLEET_LINK_BINARY_SENSORS,
     ROOM_BINARY_SENSORS,
 )
 from custom_components.voice_mqtt.button import START_VOICE
@@ -352,7 +353,12 @@ def test_the_largest_fleet_of_one_entry() -> None:
         START_VOICE,
     )
     room = (*ROOM_SENSORS, *TURN_SENSORS, *ROOM_BINARY_SENSORS, *ROOM_EVENTS)
-    bridge = (*BRIDGE_SENSORS, *BROKER_SENSORS, *BRIDGE_BINARY_SENSORS)
+    bridge = (
+        *BRIDGE_SENSORS,
+        *BROKER_SENSORS,
+        *BRIDGE_BINARY_SENSORS,
+        *FLEET_LINK_BINARY_SENSORS,
+    )
 
     def enabled(descriptions: tuple[EntityDescription, ...]) -> int:
         return sum(d.entity_registry_enabled_default for d in descriptions)

@@ -2,6 +2,9 @@
 
 What several tools share:
     broker.py     a local MQTT broker (mosquitto, or amqtt)
+    tls.py        a CA of our own and a loopback server certificate it signed
+    bridge.py     the fleet's broker and Home Assistant's, bridged by the
+                  recipe of docs/bridge.md
     hass/         a real Home Assistant: its start, its API, its .storage, its log
     browser.py    headless Chromium logged into a Home Assistant
     processes.py  child processes: the simulator, stopping, memory

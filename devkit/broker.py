@@ -9,7 +9,11 @@ VOICE_MQTT_BROKER=amqtt (or mosquitto) picks one explicitly.
 
 With users, mosquitto lets only them in (a password file made with
 mosquitto_passwd); with an ACL file, it enforces it (docs/broker-acl.md).
-amqtt does neither: asking it to raises.
+mosquitto also listens for MQTT over TLS when given a certificate (a fleet's
+broker across the internet, docs/bridge.md), saves every change at once when
+asked (retained messages then survive kill(), SIGKILL, as on a crash), and
+runs any more configuration lines, such as a bridge section. amqtt does none
+of that: asking it to raises.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import socket
 import subprocess
 import sys
 import time
+
+from .tls import ServerCertificate
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -96,6 +102,14 @@ class Broker:
     # refused; and the ACL file it enforces (a copy is read, not this path).
     users: Mapping[str, str] = field(default_factory=dict)
     acl_file: Path | None = None
+    # mosquitto only: MQTT over TLS on tls_port (0 picks a free one) with
+    # this certificate, as a fleet's broker across the internet listens.
+    tls: ServerCertificate | None = None
+    tls_port: int = 0
+    # mosquitto only: write the persistence file after every change (a
+    # retained message, a subscription), not only at a clean stop, so that
+    # retained messages survive kill(). Costly under a flood: off by default.
+    save_on_change: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -110,8 +124,12 @@ class Broker:
             self.port = free_port()
         if self.ws_port == 0:
             self.ws_port = free_port()
+        if self.tls is not None and not self.tls_port:
+            self.tls_port = free_port()
         if self.kind != "mosquitto" and (self.users or self.acl_file):
             raise RuntimeError("users and an ACL file need mosquitto, not amqtt")
+        if self.kind != "mosquitto" and (self.tls or self.save_on_change):
+            raise RuntimeError("TLS and saving on change need mosquitto, not amqtt")
         command = self._mosquitto() if self.kind == "mosquitto" else self._amqtt()
         log = (self.workdir / f"{self.kind}.out").open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - our own config
@@ -119,7 +137,7 @@ class Broker:
         )
         log.close()
         try:
-            for port in (self.port, self.ws_port):
+            for port in (self.port, self.ws_port, self.tls_port or None):
                 if port is not None:
                     wait_for_port(port)
         except TimeoutError:
@@ -142,12 +160,27 @@ class Broker:
             if self.ws_port is None
             else f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
         )
+        tls = (
+            ""
+            if self.tls is None
+            else f"listener {self.tls_port} 127.0.0.1\n"
+            f"certfile {self.tls.certfile}\nkeyfile {self.tls.keyfile}\n"
+        )
+        # mosquitto counts changes and saves once autosave_interval of them
+        # have happened: one.
+        autosave = (
+            "autosave_on_changes true\nautosave_interval 1\n"
+            if self.save_on_change
+            else ""
+        )
         config.write_text(
             f"{user}listener {self.port} 127.0.0.1\n"
             f"{websocket}"
+            f"{tls}"
             f"{self._security()}"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
+            f"{autosave}"
             "log_dest stdout\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             + "".join(f"{line}\n" for line in self.extra_config),
@@ -203,6 +236,18 @@ class Broker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        """Kill the broker (SIGKILL) as a crash would: it saves nothing, says nothing.
+
+        Its clients' connections are closed by the system at once; start()
+        brings it back on the same ports.
+        """
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait()
         self.process = None
 
     def __enter__(self) -> Broker:

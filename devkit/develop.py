@@ -5,6 +5,9 @@ First run: writes .develop/config (with the address to listen on in
 account through the onboarding API, then adds the MQTT and voice_mqtt entries
 through the config-flow API, so no clicks are needed. Later runs reuse all of
 it. With --demo the fleet simulator plays devices and rooms on the broker.
+With --bridge the fleet has a broker of its own, with a TLS listener, and
+Home Assistant's broker reaches it through the bridge of docs/bridge.md, as a
+fleet whose voice server runs in the cloud does; the simulator plays there.
 Ctrl-C stops what it started.
 """
 
@@ -21,6 +24,7 @@ import time
 from typing import Any
 
 from . import REPO
+from .bridge import BridgedBrokers
 from .broker import Broker, free_port
 from .cli import stop_on_sigterm
 from .hass.api import (
@@ -40,14 +44,16 @@ from .processes import spawn_simulator, stop_process
 # main, and the steps of a first run, which tests/e2e/test_demo.py takes one by
 # one (ApiError is what they raise).
 __all__ = [
+    "DEMO_OPTIONS",
     "ApiError",
-    "configure_demo",
     "configure_entries",
     "main",
     "onboard",
     "prepare_config",
+    "start_bridge",
     "start_simulator",
     "wait_until_listening",
+    "wait_until_loaded",
 ]
 
 STATE_DIR = REPO / ".develop"
@@ -56,9 +62,9 @@ STATE_FILE = STATE_DIR / "state.json"
 OWNER_NAME = "Developer"
 OWNER_USERNAME = "dev"
 EXAMPLES = REPO / "examples"
-# The voice server the demo's voice box is told to open (its Start voice
-# channel button): nothing listens there; the simulator prints the ws_start.
-DEMO_VOICE_SERVER = "ws://127.0.0.1:8000/xiaozhi/v1/"
+# The demo's options: a voice server for the voice box's Start voice channel
+# button (nothing listens there; the simulator prints the ws_start it gets).
+DEMO_OPTIONS: dict[str, Any] = {"ws_url": "ws://127.0.0.1:8000/xiaozhi/v1/"}
 
 # What the demo shows beside Home Assistant's defaults: the panels it uses,
 # automations, and the example dashboard as voice_fleet_dashboard.yaml
@@ -172,8 +178,13 @@ def configure_entries(
     state: dict[str, Any],
     broker: tuple[str, int],
     save: Callable[[dict[str, Any]], None] = save_state,
-) -> None:
-    """Make sure MQTT points at our broker and voice_mqtt is added."""
+    options: dict[str, Any] | None = None,
+) -> bool:
+    """Make sure MQTT points at our broker and voice_mqtt is added.
+
+    options, when given, are set on voice_mqtt's entry (the others stay).
+    Returns whether they changed: the entry then reloads (wait_until_loaded).
+    """
     entries = api.call("GET", "/api/config/config_entries/entry")
     mqtt_entries = [entry for entry in entries if entry["domain"] == "mqtt"]
     if mqtt_entries and state.get("broker") != list(broker):
@@ -185,26 +196,26 @@ def configure_entries(
         run_flow(api, "mqtt", mqtt_flow_input(broker))
         state["broker"] = list(broker)
         save(state)
-    if not any(entry["domain"] == "voice_mqtt" for entry in entries):
-        run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))
+    voice = [entry for entry in entries if entry["domain"] == "voice_mqtt"]
+    if not voice:
+        voice = [run_flow(api, "voice_mqtt", dict(DEFAULT_NAMESPACE))["result"]]
+    if not options:
+        return False
+    return set_options(api, voice[0]["entry_id"], options)
 
 
-def configure_demo(api: HomeAssistantApi, within: float = 60) -> None:
-    """Give voice_mqtt the demo's voice server, so the voice box has its button.
+def wait_until_loaded(api: HomeAssistantApi, within: float = 60) -> None:
+    """Wait until voice_mqtt's entry is loaded again after its options changed.
 
-    Set through the options flow, as a user would; the entry reloads when it
-    changes, and this returns once it is loaded again.
+    The reload begins as the options flow ends, before it answers: the entry
+    is not seen loaded in between.
     """
-    entries = api.call("GET", "/api/config/config_entries/entry")
-    (entry,) = (entry for entry in entries if entry["domain"] == "voice_mqtt")
-    if not set_options(api, entry["entry_id"], {"ws_url": DEMO_VOICE_SERVER}):
-        return
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         entries = api.call("GET", "/api/config/config_entries/entry")
         if any(
-            e["entry_id"] == entry["entry_id"] and e["state"] == "loaded"
-            for e in entries
+            entry["domain"] == "voice_mqtt" and entry.get("state") == "loaded"
+            for entry in entries
         ):
             return
         time.sleep(0.25)
@@ -247,14 +258,32 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the fleet simulator too (python -m simulator) on the broker",
     )
+    demo.add_argument(
+        "--bridge",
+        action="store_true",
+        help="the demo with two brokers: the fleet's (TLS, a CA made here) with"
+        " the simulator on it, and Home Assistant's bridged to it by"
+        " docs/mosquitto/bridge.conf (implies --demo; mosquitto only)",
+    )
     demo.add_argument("--devices", type=int, default=3, help="simulated devices")
     demo.add_argument("--rooms", type=int, default=2, help="simulated rooms")
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line's options, or exit with a usage error."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.bridge:
+        if args.broker is not None:
+            parser.error("--bridge starts both brokers: it takes no --broker")
+        args.demo = True
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start everything, print how to reach it, wait for Ctrl-C."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     stop_on_sigterm()
     if free_port(args.port) != args.port:
         print(
@@ -275,8 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     client_id = f"{base_url}/"
 
     with ExitStack() as stack:
-        broker_address, ws_url = args.broker, None
-        if broker_address is None:
+        broker_address, ws_url, fleet_address = args.broker, None, None
+        if args.bridge:
+            broker_address, fleet_address, ws_url = start_bridge(
+                stack, state, args.ws_port
+            )
+        elif broker_address is None:
             broker_address, ws_url = start_broker(stack, state, args.ws_port)
         print("Starting Home Assistant ...")
         hass = start_hass(CONFIG_DIR, STATE_DIR / "home-assistant.out")
@@ -285,20 +318,28 @@ def main(argv: list[str] | None = None) -> int:
         try:
             api.wait_until_up(600, hass)
             onboard(api, state, client_id)
-            configure_entries(api, state, broker_address)
+            # The Fleet link sensor comes with the broker's health; the demo's
+            # voice box has its Start voice channel button.
+            options = {"broker_health": True} if args.bridge else {}
             if args.demo:
-                configure_demo(api)
+                options |= DEMO_OPTIONS
+            if configure_entries(api, state, broker_address, options=options or None):
+                wait_until_loaded(api)
         except (ApiError, RuntimeError, TimeoutError) as err:
             print(f"scripts/develop: {err}", file=sys.stderr)
             print(f"See {STATE_DIR / 'home-assistant.out'}", file=sys.stderr)
             return 1
 
-        print_welcome(args.port, state["password"], broker_address, ws_url)
+        print_welcome(
+            args.port, state["password"], broker_address, ws_url, fleet_address
+        )
         if args.demo:
             # A device that announces before voice_mqtt listens is first heard
             # by its retained status, which carries no name: let it listen.
             wait_until_listening(api)
-            simulator = start_simulator(broker_address, args.devices, args.rooms)
+            simulator = start_simulator(
+                fleet_address or broker_address, args.devices, args.rooms
+            )
             # Stopped before Home Assistant: a clean stop sends no Last Will.
             stack.callback(stop_process, simulator)
         return wait(hass)
@@ -324,16 +365,63 @@ def start_broker(
     return ("127.0.0.1", broker.port), ws_url
 
 
+def start_bridge(
+    stack: ExitStack,
+    state: dict[str, Any],
+    ws_port: int,
+    folder: Path = STATE_DIR / "bridge",
+) -> tuple[tuple[str, int], tuple[str, int], str]:
+    """Start the fleet's broker and Home Assistant's, bridged; stopped with stack.
+
+    Returns Home Assistant's broker, the fleet's and the fleet's WebSocket URL.
+    Each keeps its port from one run to the next when it is free.
+    """
+    brokers = BridgedBrokers(
+        folder,
+        home_port=free_port(state.get("broker_port", 1883)),
+        fleet_port=free_port(state.get("fleet_port", 1884)),
+        fleet_ws_port=free_port(ws_port),
+        fleet_tls_port=free_port(state.get("fleet_tls_port", 8883)),
+    )
+    fleet = brokers.fleet
+    ws_url = f"ws://127.0.0.1:{fleet.ws_port}/mqtt"
+    print(
+        f"Starting the fleet's mosquitto on 127.0.0.1:{fleet.port}, {ws_url} and"
+        f" TLS 127.0.0.1:{fleet.tls_port}, and Home Assistant's on"
+        f" 127.0.0.1:{brokers.home.port} bridged to it (docs/bridge.md) ..."
+    )
+    brokers.start()
+    stack.callback(brokers.stop)
+    state.update(
+        broker_port=brokers.home.port,
+        fleet_port=fleet.port,
+        fleet_tls_port=fleet.tls_port,
+    )
+    return ("127.0.0.1", brokers.home.port), ("127.0.0.1", fleet.port), ws_url
+
+
 def print_welcome(
-    port: int, password: str, broker: tuple[str, int], ws_url: str | None
+    port: int,
+    password: str,
+    broker: tuple[str, int],
+    ws_url: str | None,
+    fleet: tuple[str, int] | None = None,
 ) -> None:
     """Print where Home Assistant is, how to log in and what it uses."""
     # A broker given with --broker is not ours: its WebSocket port is unknown.
     websocket = f", WebSocket {ws_url}" if ws_url else ""
+    brokers = f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
+    if fleet is not None:
+        brokers = (
+            f"  Home Assistant's broker: {broker[0]}:{broker[1]}, bridged over TLS"
+            " to\n"
+            f"  the fleet's broker: {fleet[0]}:{fleet[1]}{websocket}\n"
+            "  fleet link: binary_sensor.voice_assistant_mqtt_fleet_link\n"
+        )
     print(
         f"\nHome Assistant is up: http://localhost:{port}\n"
         f"  user: {OWNER_USERNAME}   password: {password}\n"
-        f"  broker: {broker[0]}:{broker[1]}{websocket}\n"
+        f"{brokers}"
         f"  dashboard: http://localhost:{port}/voice-fleet/rooms\n"
         f"  logs: {CONFIG_DIR / 'home-assistant.log'}\n"
         "Press Ctrl-C to stop everything started here.\n",

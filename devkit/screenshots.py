@@ -56,8 +56,8 @@ from .browser import (
     screenshot as save_screenshot,
 )
 from .cli import run_in_scratch_folder
-from .develop import DEMO_YAML, EXAMPLES, configure_demo
-from .hass.api import ApiError, HomeAssistantApi, wait_until_listening
+from .develop import DEMO_OPTIONS, DEMO_YAML, EXAMPLES, wait_until_loaded
+from .hass.api import ApiError, HomeAssistantApi, set_options, wait_until_listening
 from .hass.start import set_up_voice_mqtt, start_scratch_hass
 
 if TYPE_CHECKING:
@@ -151,7 +151,8 @@ def start_demo(
     owner: dict[str, Any] = {}
     entry_id = set_up_voice_mqtt(api, owner, broker.port, "demo")
     # As scripts/develop --demo: the voice box gets its Start voice channel.
-    configure_demo(api)
+    if set_options(api, entry_id, DEMO_OPTIONS):
+        wait_until_loaded(api)
     wait_until_listening(api)
     # No conversations of its own: talk() plays them, at paces of its choosing.
     fleet = Simulator(

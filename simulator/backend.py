@@ -27,6 +27,7 @@ from .script import (
     plan_conversation,
     room_ids,
     step_messages,
+    step_timestamp,
     voice_schemes,
 )
 from .wire import ms_now, protocol
@@ -254,7 +255,8 @@ class Backend:
             return
         plan = conversation.plan
         step = plan.steps[conversation.index]
-        for topic, payload in step_messages(self._schemes, plan, step, ms_now()):
+        stamp = step_timestamp(step, ms_now(), self._options.clock_skew)
+        for topic, payload in step_messages(self._schemes, plan, step, stamp):
             encoded = protocol.encode(payload).encode()
             if step.message_type is VoiceType.DISPLAY_ACTION:
                 # Noted before publishing: the echo may come back at once.

@@ -13,6 +13,7 @@ Examples:
   python -m simulator --devices 12 --rooms 4 --drop-interval 60 --seed 7
   python -m simulator --version '' --quiet          # the legacy v0 layout
   python -m simulator --also-legacy --duration 120  # v1 and v0, for two minutes
+  python -m simulator --clock-skew -1.5  # the wake-word service's clock behind
 
 Ctrl-C stops cleanly: every connection sends a DISCONNECT, so the broker
 publishes no Last Will; subscribers see the devices go quiet instead.
@@ -137,6 +138,15 @@ def _parser() -> argparse.ArgumentParser:
         help="streamed response chunks (default: %(default)s)",
     )
     backend.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how far the wake-word service's clock (wake_detected, listening, "
+        "transcripts) is ahead of the gateway's (the rest), negative: behind "
+        "(default: %(default)s)",
+    )
+    backend.add_argument(
         "--phase-pause",
         type=float,
         default=0.3,
@@ -219,6 +229,7 @@ def parse_args(
         interim_rate=args.interim_rate,
         chunk_rate=args.chunk_rate,
         phase_pause=args.phase_pause,
+        clock_skew=args.clock_skew,
         drop_interval=args.drop_interval,
         drop_duration=args.drop_duration,
         event_interval=args.event_interval,
@@ -254,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"simulating {options.devices} device(s) and {options.rooms} room(s) on "
         f"{options.broker}, voice topics under {scheme.voice_root}/"
         + (f" and {scheme.legacy().voice_root}/" if options.also_legacy else "")
+        + (
+            f", the wake-word service's clock {options.clock_skew:+g} s"
+            if options.clock_skew
+            else ""
+        )
     )
     try:
         simulator.start()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+import math
+from typing import Final
 
 from .runtime import BrokerAddress
 from .script import DEFAULT_XIAOZHI_MAC, DeviceSpec, voice_box_count
 from .wire import protocol
+
+# How far the wake-word service's clock may be from the gateway's: a day,
+# beyond any NTP step or restored VM the tests play.
+MAX_CLOCK_SKEW: Final = 86_400.0
 
 
 class OptionError(ValueError):
@@ -44,6 +50,9 @@ class SimulatorOptions:
     interim_rate: float = 12.0  # interim transcripts a second
     chunk_rate: float = 25.0  # streamed chunks a second
     phase_pause: float = 0.3  # seconds between the other conversation steps
+    # Seconds the wake-word service's clock is ahead of the gateway's (behind
+    # when negative): protocol.md's two publishers, two clocks.
+    clock_skew: float = 0.0
     drop_interval: float = 0.0  # mean seconds between drops in the fleet; 0: none
     drop_duration: float = 20.0  # seconds a dropped device stays away
     event_interval: float = 60.0  # mean seconds between events per device; 0: none
@@ -81,6 +90,13 @@ class SimulatorOptions:
         for name in ("interim_rate", "chunk_rate"):
             if getattr(self, name) <= 0:
                 raise OptionError(name.replace("_", "-"), "must be more than 0")
+        if not (
+            math.isfinite(self.clock_skew) and abs(self.clock_skew) <= MAX_CLOCK_SKEW
+        ):
+            raise OptionError(
+                "clock-skew",
+                f"must be between -{MAX_CLOCK_SKEW:.0f} and {MAX_CLOCK_SKEW:.0f}",
+            )
         try:
             macs = tuple(protocol.normalize_mac(mac) for mac in self.xiaozhi_macs)
         except ValueError as err:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from itertools import cycle, islice
 from random import Random
 from typing import Any, Final
@@ -347,16 +348,62 @@ INTENTS: Final = (
 FAILURE_ANSWER: Final = "Sorry, that did not work. Please try again."
 
 
+class Service(StrEnum):
+    """Which of the backend's two services publishes a message, on its own clock.
+
+    protocol.md section 4, "Two publishers, two clocks": the wake-word service
+    hears the user (wake_detected, listening until the transcript is final,
+    the transcripts); the AI gateway does the rest (processing, display
+    actions, tool runs, the answer, responding and idle again).
+    """
+
+    WAKE_WORD = "wake_word"
+    GATEWAY = "gateway"
+
+
+_WAKE_WORD_STATES: Final = frozenset({"wake_detected", "listening"})
+_TRANSCRIPTS: Final = frozenset(
+    {
+        VoiceType.TRANSCRIPT,
+        VoiceType.TRANSCRIPT_INTERIM,
+        VoiceType.TRANSCRIPT_FINAL,
+        VoiceType.TRANSCRIPT_REFINED,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One voice message of a conversation, without its timestamp.
 
-    The timestamp (epoch ms) is added when the message goes out.
+    The timestamp (epoch ms) is added when the message goes out, by the clock
+    of the service that sends it.
     """
 
     at: float  # seconds after the conversation starts
     message_type: protocol.VoiceType
     payload: dict[str, Any]
+
+    @property
+    def service(self) -> Service:
+        """Return the service that publishes this message."""
+        if self.message_type in _TRANSCRIPTS or (
+            self.message_type is VoiceType.STATE
+            and self.payload.get("state") in _WAKE_WORD_STATES
+        ):
+            return Service.WAKE_WORD
+        return Service.GATEWAY
+
+
+def step_timestamp(step: Step, now_ms: int, clock_skew: float) -> int:
+    """Return a step's timestamp, by the clock of the service that sends it.
+
+    now_ms is the gateway's clock (the machine's); the wake-word service's is
+    clock_skew seconds ahead of it, or behind when negative.
+    """
+    if step.service is Service.WAKE_WORD:
+        return now_ms + round(clock_skew * 1000)
+    return now_ms
 
 
 @dataclass(frozen=True, slots=True)

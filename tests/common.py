@@ -78,19 +78,6 @@ def assert_translated(error: HomeAssistantError, key: str) -> None:
     assert "{" not in message, message
 
 
-def form_defaults(result: Any) -> dict[str, Any]:
-    """Return what a flow's form holds by default, as the UI would submit it.
-
-    Fields with a suggested value instead of a default (a URL left empty to
-    unset it) are left out, as the UI leaves out an empty field.
-    """
-    return {
-        str(key): key.default()
-        for key in result["data_schema"].schema
-        if not key.description
-    }
-
-
 def disconnect(mqtt_mock: Any, mqtt_client_mock: Any) -> None:
     """Lose the broker as paho reports it (and as MQTT's is_connected says)."""
     mqtt_mock.connected = False
@@ -131,3 +118,13 @@ async def snapshot_platform_entities(
         assert device_registry.async_get(entry.device_id) == snapshot(
             name=f"{entry.entity_id}-device"
         )
+
+
+def form_values(schema: Any) -> dict[str, Any]:
+    """What a form shows in each field: its default, or its suggested value."""
+    return {
+        str(key): key.default()
+        if callable(key.default)
+        else (key.description or {}).get("suggested_value")
+        for key in schema.schema
+    }

@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.voice_mqtt.const import DOMAIN
 
-from .common import form_defaults
+from .common import form_values
 from .conftest import DEFAULT_DATA
 
 
@@ -291,6 +291,7 @@ async def test_options_flow_stores_options_and_reloads(
         "backend_silent_minutes": 15,
         "broker_health": True,
         "history_turns": 20,
+        "fleet_link": "",
     }
     new_hub = integration.runtime_data
     assert new_hub is not hub
@@ -301,6 +302,7 @@ async def test_options_flow_stores_options_and_reloads(
     assert "voice_assistant/room/+/session/+/#" in new_hub.subscriptions
     assert "admin/request/snapshot" in new_hub.subscriptions
     assert "$SYS/broker/uptime" in new_hub.subscriptions
+    assert "$SYS/broker/connection/+/state" in new_hub.subscriptions
 
 
 async def test_options_form_shows_current_values(
@@ -312,7 +314,7 @@ async def test_options_form_shows_current_values(
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = form_defaults(result)
+    defaults = form_values(result["data_schema"])
     assert defaults == {
         "legacy_topics": True,
         "heartbeat_timeout": 60,
@@ -324,14 +326,44 @@ async def test_options_form_shows_current_values(
         "backend_silent_minutes": 30,
         "broker_health": False,
         "history_turns": 50,
+        "fleet_link": "",
+        # Suggested, not a default: cleared, the voice server is unset.
+        "ws_url": "",
     }
-    # The voice server URL is suggested, not a default: cleared, it is unset.
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if key.description
-    }
-    assert suggested == {"ws_url": None}
+
+
+@pytest.mark.parametrize(
+    ("given", "stored", "error"),
+    [
+        (" ha-home-1 ", "ha-home-1", None),
+        ("", "", None),
+        ("ha/home", None, "invalid_fleet_link"),
+        ("x" * 129, None, "invalid_fleet_link"),
+    ],
+)
+async def test_the_fleet_link_option_names_one_bridge(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    given: str,
+    stored: str | None,
+    error: str | None,
+) -> None:
+    result = await hass.config_entries.options.async_init(integration.entry_id)
+    options = {**form_values(result["data_schema"]), "fleet_link": given}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options
+    )
+    await hass.async_block_till_done()
+    if error is not None:
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"fleet_link": error}
+        assert "fleet_link" not in integration.options
+        # The form keeps what was typed, to be corrected.
+        assert form_values(result["data_schema"])["fleet_link"] == given
+        return
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert integration.options["fleet_link"] == stored
+    assert integration.runtime_data.settings.fleet_link == stored
 
 
 @pytest.mark.parametrize(
@@ -353,8 +385,11 @@ async def test_options_flow_takes_a_voice_server_url(
         integration, options={"ws_url": "wss://old.example/ws"}
     )
     result = await hass.config_entries.options.async_init(integration.entry_id)
-    options = form_defaults(result)
-    if given is not None:
+    options = form_values(result["data_schema"])
+    assert options["ws_url"] == "wss://old.example/ws", "the form shows it"
+    if given is None:
+        del options["ws_url"]
+    else:
         options["ws_url"] = given
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options
@@ -372,20 +407,15 @@ async def test_options_flow_refuses_a_url_that_is_no_websocket(
     hass: HomeAssistant, integration: MockConfigEntry, given: str
 ) -> None:
     result = await hass.config_entries.options.async_init(integration.entry_id)
-    options = form_defaults(result)
+    options = form_values(result["data_schema"])
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**options, "ws_url": given, "max_rooms": 50.0}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"ws_url": "invalid_ws_url"}
     # The form comes back with what was typed, to correct it.
-    shown = {
-        str(key): key.description["suggested_value"]
-        if key.description
-        else key.default()
-        for key in result["data_schema"].schema
-    }
-    assert (shown["ws_url"], shown["max_rooms"]) == (given.strip(), 50)
+    shown = form_values(result["data_schema"])
+    assert (shown["ws_url"], shown["max_rooms"]) == (given, 50)
     assert integration.options == {}
 
 
@@ -398,10 +428,8 @@ async def test_options_form_offers_most_devices_within_the_largest_cap(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.runtime_data.settings.max_devices == 1100
     result = await hass.config_entries.options.async_init(config_entry.entry_id)
-    defaults = form_defaults(result)
-    assert defaults["max_devices"] == 1100
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], defaults
-    )
+    shown = form_values(result["data_schema"])
+    assert shown["max_devices"] == 1100
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert config_entry.options["max_devices"] == 1100

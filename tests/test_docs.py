@@ -109,6 +109,20 @@ def test_the_broker_acl_page_shows_the_acl_file_exactly() -> None:
     )
 
 
+def test_the_bridge_page_shows_the_bridge_section_exactly() -> None:
+    page = (ROOT / "docs" / "bridge.md").read_text()
+    section = (ROOT / "docs" / "mosquitto" / "bridge.conf").read_text()
+    # The section the end-to-end runs use (tests/e2e/test_bridge*.py), whole.
+    assert f"\n```\n{section}```\n" in page
+    # The page explains the figures the section holds, not others.
+    for line in section.splitlines():
+        if line.startswith(("keepalive_interval ", "restart_timeout ")):
+            assert f"**`{line}`.**" in page, line
+    assert (
+        f"]({REPOSITORY}/blob/main/docs/bridge.md" in (ROOT / "README.md").read_text()
+    )
+
+
 def documents() -> list[Path]:
     """Return the documents whose links must hold."""
     found = [ROOT / "README.md", ROOT / "CONTRIBUTING.md"]

@@ -33,7 +33,7 @@ from custom_components.voice_mqtt.dispatch.arrivals import (
     ARRIVAL_INTERVAL,
 )
 
-from .common import form_defaults, send, voice_topic
+from .common import form_values, send, voice_topic
 
 HUGE = "1" + "0" * 400  # a JSON integer no float can hold
 DEEP = "[" * 300 + "]" * 300  # json.loads takes it; orjson cannot store it
@@ -256,7 +256,7 @@ async def test_an_id_flood_stops_at_the_caps_with_a_repair_issue(
 
     # The user raises the cap: the issue goes, and new ids are welcome again.
     result = await hass.config_entries.options.async_init(integration.entry_id)
-    options = form_defaults(result)
+    options = form_values(result["data_schema"])
     await hass.config_entries.options.async_configure(
         result["flow_id"], {**options, "max_devices": 50}
     )

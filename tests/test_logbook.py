@@ -179,17 +179,21 @@ async def test_the_panel_and_the_tool_are_named(
     hass: HomeAssistant,
     logbook: MockConfigEntry,
     hass_ws_client: WebSocketGenerator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    room = Room(hass)
+    room = Room(hass, clock=freezer)
     # The room's first message makes its entities: their first states are
     # not logbook rows, their changes are.
     room.send("state", {"state": "idle", "timestamp": ms(0)}, "S0")
     await hass.async_block_till_done()
     start = dt_util.utcnow()
     _a_turn(room, "S1", at=10)
+    freezer.tick(1)  # the logbook reads up to now, not including it
 
-    # The entities' own logbooks (their more-info dialogs).
-    assert await read(hass, hass_ws_client, start, entity_ids=[DISPLAY, TOOL]) == [
+    # The entities' own logbooks (their more-info dialogs). A state row and
+    # the line that describes it share their moment: their order is open.
+    rows = await read(hass, hass_ws_client, start, entity_ids=[DISPLAY, TOOL])
+    assert sorted(rows) == [
         "Living room voice assistant Display action: Panel shown",
         "Living room voice assistant Display action: showed light_control",
         "Living room voice assistant Tool executed: Failed",
@@ -216,9 +220,11 @@ async def test_the_turn_is_in_the_conversation_entity_logbook(
     hass: HomeAssistant,
     logbook: MockConfigEntry,
     hass_ws_client: WebSocketGenerator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     start = dt_util.utcnow()
-    talk(Room(hass))
+    talk(Room(hass, clock=freezer))
+    freezer.tick(1)  # the logbook reads up to now, not including it
     turn = (
         "Living room voice assistant Conversation: heard 'what time is it',"
         " answered 'It is noon.' in 1.2 s, ran get_time, showed clock"

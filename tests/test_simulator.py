@@ -35,6 +35,8 @@ from simulator.script import (
     DEFAULT_XIAOZHI_MAC,
     FAILURE_ANSWER,
     ConversationPlan,
+    Service,
+    Step,
     announce_payload,
     apply_command,
     event_payload,
@@ -44,6 +46,7 @@ from simulator.script import (
     room_ids,
     status_payload,
     step_messages,
+    step_timestamp,
     voice_schemes,
     will_payload,
 )
@@ -217,6 +220,34 @@ def test_a_seed_makes_conversations_reproducible() -> None:
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
         first.session_id,
     )
+
+
+# What the wake-word service sends; the gateway sends the rest.
+WAKE_WORD_TOKENS = {
+    "state:wake_detected",
+    "state:listening",
+    "interim",
+    "final",
+    "refined",
+}
+
+
+@pytest.mark.parametrize("skew", [1.5, -1.0, -3600.0, 0.0])
+def test_the_wake_word_service_stamps_by_its_own_clock(skew: float) -> None:
+    now = 1_700_000_000_000
+    for seed in range(20):
+        plan = plan_conversation(rng(seed), "kitchen")
+        for step in plan.steps:
+            wake_word = token(step.message_type, step.payload) in WAKE_WORD_TOKENS
+            assert step.service is (Service.WAKE_WORD if wake_word else Service.GATEWAY)
+            assert step_timestamp(step, now, skew) == (
+                now + round(skew * 1000) if wake_word else now
+            )
+    # The legacy single transcript is the wake-word service's too.
+    legacy = Step(0, protocol.VoiceType.TRANSCRIPT, {"text": "hi"})
+    assert legacy.service is Service.WAKE_WORD
+    idle = Step(0, protocol.VoiceType.STATE, {"state": "idle"})
+    assert idle.service is Service.GATEWAY
 
 
 def test_topics_of_v1_v0_and_migration_mode() -> None:
@@ -444,6 +475,8 @@ def test_the_command_line_defaults_are_the_options_defaults() -> None:
     elsewhere, _ = parse_args(["--transport", "websockets", "--port", "8080"])
     assert (elsewhere.broker.port, elsewhere.broker.transport) == (8080, "websockets")
     assert str(parse_args(["--port", "1884"])[0].broker) == "127.0.0.1:1884"
+    assert parse_args(["--clock-skew", "-1.5"])[0].clock_skew == -1.5
+    assert options.clock_skew == 0
 
 
 def test_devices_can_log_in_as_themselves() -> None:
@@ -497,6 +530,8 @@ def test_devices_can_log_in_as_themselves() -> None:
         (["--port", "0"], "argument --port:"),
         (["--duration", "-1"], "argument --duration:"),
         (["--rooms", "two"], "argument --rooms: invalid int value"),
+        (["--clock-skew", "nan"], "argument --clock-skew: must be between"),
+        (["--clock-skew", "-90000"], "argument --clock-skew: must be between"),
     ],
 )
 def test_bad_command_lines_are_refused(
@@ -813,3 +848,97 @@ def test_a_simulation_on_mosquitto(broker: Broker) -> None:
         late.close()
     assert not [topic for topic in kept if topic.endswith("/lwt")]
     assert kept["devices/cc:ba:97:11:0e:84/status"]["status"] == "playing"
+
+
+def test_two_clocks_on_mosquitto(broker: Broker) -> None:
+    listener = Listener(broker.port, "v1/voice_assistant/room/+/session/+/#")
+    options = SimulatorOptions(
+        broker=BrokerAddress(port=broker.port),
+        devices=0,
+        xiaozhi_macs=(),
+        rooms=1,
+        heartbeat=0,
+        conversation_interval=0,
+        event_interval=0,
+        interim_rate=200,
+        chunk_rate=200,
+        phase_pause=0.01,
+        clock_skew=-3600,
+        quiet=True,
+    )
+    simulator = Simulator(options)
+    try:
+        simulator.start()
+        session = simulator.run_conversation("living_room", streamed=False)
+        prefix = f"v1/voice_assistant/room/living_room/session/{session}/"
+        stamps: dict[str, int] = {}
+
+        def note(message: paho.MQTTMessage) -> bool:
+            if message.topic == f"{prefix}state":
+                stamps[payload(message)["state"]] = payload(message)["timestamp"]
+            elif message.topic == f"{prefix}transcript/final":
+                stamps["final"] = payload(message)["timestamp"]
+            return {"wake_detected", "final", "processing", "idle"} <= stamps.keys()
+
+        listener.wait_for(note)
+    finally:
+        simulator.stop()
+        listener.close()
+    # The wake-word service's clock is an hour behind the gateway's, which
+    # is the machine's: its stamps are an hour older than the gateway's.
+    hour = 3_600_000
+    for heard in ("wake_detected", "final"):
+        assert hour - 1000 < stamps["processing"] - stamps[heard] < hour + 1000
+    assert 0 <= stamps["idle"] - stamps["processing"] < 1000
+
+
+def test_devices_come_back_after_their_broker_was_killed(broker: Broker) -> None:
+    options = SimulatorOptions(
+        broker=BrokerAddress(port=broker.port),
+        devices=2,
+        rooms=1,
+        heartbeat=0,
+        conversation_interval=0,
+        event_interval=0,
+        interim_rate=200,
+        chunk_rate=200,
+        phase_pause=0.01,
+        quiet=True,
+    )
+    simulator = Simulator(options)
+    listener: Listener | None = None
+    try:
+        simulator.start()
+        broker.kill()  # a crash: no will is sent, nobody is told
+        broker.start()
+        listener = Listener(broker.port)
+        # paho reconnects each device (within its 1 to 10 s back-off): the
+        # device clears its will, announces itself and publishes its status
+        # again, with a new will registered.
+        for device_id in ("cc:ba:97:11:0e:84", "VR_0001"):
+            listener.wait_for(
+                lambda m, d=device_id: (
+                    m.topic == "devices/discovery/announce"
+                    and payload(m)["deviceId"] == d
+                )
+            )
+            listener.wait_for(
+                lambda m, d=device_id: m.topic == f"devices/{d}/status" and not m.retain
+            )
+        listener.wait_until(lambda: simulator.device_online("VR_0001"))
+        simulator.drop_device("VR_0001")
+        will = listener.wait_for(
+            lambda m: m.topic == "devices/VR_0001/lwt" and bool(m.payload)
+        )
+        assert payload(will)["status"] == "offline"
+        # The backend subscribed again: a display action from others arrives.
+        listener.client.publish(
+            "v1/voice_assistant/room/kitchen/session/S_1/display_action",
+            '{"type": "weather"}',
+            qos=1,
+        )
+        simulator.wait_for(lambda r: r.kind is Kind.DISPLAY_ACTION, 30)
+    finally:
+        simulator.stop()
+        if listener is not None:
+            listener.close()

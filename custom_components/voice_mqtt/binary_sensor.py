@@ -15,7 +15,12 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .compat import BinarySensorDeviceClass
 from .dispatch.listeners import BridgeAspect
-from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
+from .entity import (
+    HubEntityDescription,
+    VoiceMqttEntity,
+    async_add_hub_entities,
+    async_remove_bridge_entities,
+)
 from .hub import VoiceMqttConfigEntry, VoiceMqttHub
 from .models.device import Device, DeviceAspect
 from .models.room import Room, RoomAspect
@@ -33,6 +38,8 @@ class VoiceMqttBinarySensorDescription[ModelT](
     is_on_fn: Callable[[ModelT], bool | None]
     # The broker connection sensor must stay readable while the broker is away.
     always_available: bool = False
+    # Whether the model knows the state at all; None: whenever the entity is.
+    known_fn: Callable[[ModelT], bool] | None = None
 
 
 BRIDGE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[VoiceMqttHub], ...] = (
@@ -44,6 +51,22 @@ BRIDGE_BINARY_SENSORS: tuple[VoiceMqttBinarySensorDescription[VoiceMqttHub], ...
         aspects=(BridgeAspect.CONNECTION,),
         is_on_fn=lambda hub: hub.connection.connected,
         always_available=True,
+    ),
+)
+
+# Only with the broker_health option (see fleet/link.py).
+FLEET_LINK_BINARY_SENSORS: tuple[
+    VoiceMqttBinarySensorDescription[VoiceMqttHub], ...
+] = (
+    VoiceMqttBinarySensorDescription(
+        key="fleet_link",
+        translation_key="fleet_link",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        aspects=(BridgeAspect.FLEET_LINK,),
+        is_on_fn=lambda hub: hub.fleet_link.up,
+        # Unavailable while the broker tells of no such bridge.
+        known_fn=lambda hub: hub.fleet_link.up is not None,
     ),
 )
 
@@ -79,7 +102,11 @@ class VoiceMqttBinarySensor[ModelT](VoiceMqttEntity[ModelT], BinarySensorEntity)
     @property
     def available(self) -> bool:
         """Follow the broker connection, unless this sensor shows it."""
-        return self.entity_description.always_available or super().available
+        description = self.entity_description
+        if description.always_available:
+            return True
+        known_fn = description.known_fn
+        return super().available and (known_fn is None or known_fn(self.model))
 
     @property
     def is_on(self) -> bool | None:
@@ -93,11 +120,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of the bridge, and of rooms and devices as they come."""
+    link = (
+        FLEET_LINK_BINARY_SENSORS if entry.runtime_data.settings.broker_health else ()
+    )
+    # Turned off, the fleet link's sensor goes from the registry too.
+    async_remove_bridge_entities(
+        entry,
+        "binary_sensor",
+        () if link else (d.key for d in FLEET_LINK_BINARY_SENSORS),
+    )
     async_add_hub_entities(
         entry,
         async_add_entities,
         VoiceMqttBinarySensor,
-        bridge=BRIDGE_BINARY_SENSORS,
+        bridge=BRIDGE_BINARY_SENSORS + link,
         room=ROOM_BINARY_SENSORS,
         device=DEVICE_BINARY_SENSORS,
     )

@@ -35,6 +35,7 @@ from .const import (
     CONF_BASE,
     CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
+    CONF_FLEET_LINK,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
@@ -131,12 +132,18 @@ def _options_schema(options: Mapping[str, Any]) -> vol.Schema:
                 0, MAX_BACKEND_SILENT_MINUTES, "min"
             ),
             field(CONF_BROKER_HEALTH, False): BooleanSelector(),
+            # Optional with a suggestion: cleared, the only bridge is the one.
+            vol.Optional(
+                CONF_FLEET_LINK,
+                description={"suggested_value": options.get(CONF_FLEET_LINK, "")},
+            ): TextSelector(),
             field(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS): _number(
                 0, MAX_HISTORY_TURNS
             ),
             # Optional with a suggestion: cleared, the URL is unset.
             vol.Optional(
-                CONF_WS_URL, description={"suggested_value": options.get(CONF_WS_URL)}
+                CONF_WS_URL,
+                description={"suggested_value": options.get(CONF_WS_URL, "")},
             ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
         }
     )
@@ -303,7 +310,26 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
     ) -> ConfigFlowResult:
         """Show and store the options."""
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and (
+            link := str(user_input.get(CONF_FLEET_LINK) or "").strip()
+        ):
+            try:
+                validate_identifier(link)
+            except IdentifierError:
+                errors[CONF_FLEET_LINK] = "invalid_fleet_link"
+        if (
+            user_input is not None
+            and (url := str(user_input.get(CONF_WS_URL) or "").strip())
+            and not is_websocket_url(url)
+        ):
+            errors[CONF_WS_URL] = "invalid_ws_url"
+        if user_input is not None and not errors:
+            user_input[CONF_FLEET_LINK] = str(
+                user_input.get(CONF_FLEET_LINK) or ""
+            ).strip()
+            # Empty: no voice server, no buttons.
+            if url := str(user_input.pop(CONF_WS_URL, None) or "").strip():
+                user_input[CONF_WS_URL] = url
             # Selectors hand back strings and floats; the hub wants numbers.
             user_input[CONF_QOS] = int(user_input[CONF_QOS])
             for key in (
@@ -313,12 +339,8 @@ class VoiceMqttOptionsFlow(OptionsFlowWithReload):
                 CONF_BACKEND_SILENT_MINUTES,
             ):
                 user_input[key] = int(user_input[key])
-            # Empty: no voice server, no buttons.
-            if url := user_input.pop(CONF_WS_URL, "").strip():
-                user_input[CONF_WS_URL] = url
-            if url and not is_websocket_url(url):
-                errors[CONF_WS_URL] = "invalid_ws_url"
-            else:
-                return self.async_create_entry(data=user_input)
-        schema = _options_schema(user_input or self.config_entry.options)
+            return self.async_create_entry(data=user_input)
+        schema = _options_schema(
+            self.config_entry.options if user_input is None else user_input
+        )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)

@@ -52,6 +52,9 @@ CONF_STALE_DEVICE_DAYS: Final = "stale_device_days"
 CONF_MAX_DEVICES: Final = "max_devices"
 CONF_MAX_ROOMS: Final = "max_rooms"
 CONF_BACKEND_SILENT_MINUTES: Final = "backend_silent_minutes"
+# The remote client id of the broker bridge that carries the fleet, when the
+# broker has several (with the broker-health option).
+CONF_FLEET_LINK: Final = "fleet_link"
 CONF_WS_URL: Final = "ws_url"  # the voice server a device's button wakes it to
 
 DEFAULT_QOS: Final = 1
@@ -65,9 +68,9 @@ MAX_HEARTBEAT_TIMEOUT: Final = 3600
 # end. Home Assistant adds at most 10,000 enabled entities per config entry; a
 # device has at most 7 enabled by default (5, its media player and its Start
 # voice channel button; 2 more disabled), a room 9 and the bridge at most 10
-# (the broker's health included), so the largest caps still fit:
-# 1,100 x 7 + 250 x 9 + 10 = 9,960. A larger max_devices stored before is
-# read as the largest (models/settings.py).
+# (with the broker's health and the fleet link), so the largest caps still
+# fit: 1,100 x 7 + 250 x 9 + 10 = 9,960. A larger max_devices stored before
+# is read as the largest (models/settings.py).
 DEFAULT_MAX_DEVICES: Final = 1000
 DEFAULT_MAX_ROOMS: Final = 200
 LARGEST_MAX_DEVICES: Final = 1100

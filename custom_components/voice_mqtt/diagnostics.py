@@ -27,6 +27,7 @@ async def async_get_config_entry_diagnostics(
         # How many turns each room keeps; never what was said.
         "history": hub.history.summary(),
         "broker": hub.broker_health.as_dict() if hub.broker_health.enabled else None,
+        "fleet_link": hub.fleet_link.as_dict() if hub.fleet_link.enabled else None,
         "known": {
             "rooms": len(hub.rooms),
             "devices": len(hub.devices),

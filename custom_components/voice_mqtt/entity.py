@@ -103,13 +103,15 @@ class VoiceMqttEntity[ModelT](Entity):
 
     @property
     def available(self) -> bool:
-        """Unavailable while the broker is away, or while its device is offline.
+        """Unavailable while the broker or the fleet's link is away, or offline.
 
         A device not heard from since a restart is neither: its entities stay
         available, showing what they restored or unknown.
         """
         if not self.hub.connection.connected:
             return False
+        if self.scope is not Scope.BRIDGE and self.hub.fleet_link.down:
+            return False  # nobody knows: the bridge that carries the fleet is down
         if self._follows_presence and isinstance(self.model, Device):
             return self.model.online is not False
         return True

@@ -31,6 +31,7 @@ from .dispatch.timers import GroupWrites, StreamWritePacer, Sweeper
 from .fleet.answers import PendingAnswers
 from .fleet.health import FleetHealth
 from .fleet.limits import IdLimits
+from .fleet.link import FleetLink
 from .fleet.snapshot import AdminSnapshot
 from .issues.traffic import TrafficHealth
 from .models.device import Device, DeviceAspect, resume_presence, suspend_presence
@@ -98,7 +99,18 @@ class VoiceMqttHub:
         )
         # Ids of the devices online now: the bridge's count costs nothing.
         self.online = self.fleet_health.online
-        self.health = TrafficHealth(hass, entry, self.settings, self.rooms, self.online)
+        self.fleet_link = FleetLink(
+            hass, entry, self.settings, self.intake, self._async_link_changed
+        )
+        # Whether messages can reach us: the broker connected, the link not down.
+        self._flowing = False
+        self.health = TrafficHealth(
+            hass,
+            entry,
+            self.settings,
+            (self.rooms, self.online),
+            lambda: self.fleet_link.down,
+        )
         self.conversations = Conversations(
             hass,
             self.registry,
@@ -135,6 +147,7 @@ class VoiceMqttHub:
         await self.history.async_load()
         self.devices.update(restored.devices)
         self._unsubscribes.append(self.connection.start())
+        self._flowing = self.connection.connected
         self._unsubscribes.append(self.last_seen.track(self.rooms, self.devices))
         self._unsubscribes.append(self.conversations.start())
         self._unsubscribes.append(self.fleet_health.start(self.devices))
@@ -150,6 +163,7 @@ class VoiceMqttHub:
             await self._subscribe(scheme.admin_request_topic, self.snapshot.requested)
         self._unsubscribes.append(await self.health.async_start(self._subscribe))
         self._unsubscribes.append(await self.broker_health.async_start(self._subscribe))
+        self._unsubscribes.append(await self.fleet_link.async_start(self._subscribe))
 
     @callback
     def async_stop(self) -> None:
@@ -213,14 +227,30 @@ class VoiceMqttHub:
 
     @callback
     def _async_connection_changed(self, connected: bool) -> None:
-        # Silence proves nothing while no message can arrive.
-        if connected:
+        self._flow_changed()
+        self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.CONNECTION)
+
+    @callback
+    def _async_link_changed(self) -> None:
+        self._flow_changed()
+        self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.FLEET_LINK)
+        # Every room and device entity is (un)available with the link.
+        self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.CONNECTION)
+
+    def _flow_changed(self) -> None:
+        # Silence proves nothing while no message can arrive: the broker is
+        # away, or the bridge that carries the fleet is down. Timeouts start
+        # from zero when messages can flow again.
+        flowing = self.connection.connected and not self.fleet_link.down
+        if flowing == self._flowing:
+            return
+        self._flowing = flowing
+        if flowing:
             now = self.hass.loop.time()
             for deadline in resume_presence(self.devices.values(), now):
                 self.sweeper.schedule(deadline)
         else:
             suspend_presence(self.devices.values())
-        self.listeners.notify(Scope.BRIDGE, "", BridgeAspect.CONNECTION)
 
     # Voice messages -----------------------------------------------------------
 
@@ -246,8 +276,11 @@ class VoiceMqttHub:
             if known is None:
                 return
             room, new = known
+            # Just after the fleet's link came back, its broker's retained
+            # messages arrive as live ones: they are replays all the same.
+            replayed = msg.retain or self.fleet_link.replaying
             changes = room.apply(
-                message, now=now, received=dt_util.utcnow(), retained=msg.retain
+                message, now=now, received=dt_util.utcnow(), retained=replayed
             )
             self._room_changed(room, changes)
             if new:
@@ -296,7 +329,11 @@ class VoiceMqttHub:
         if known is None:
             return
         device, new = known
-        changes = device.apply(message, now=now, retained=msg.retain)
+        # Heartbeats are never retained, so never replayed (see _voice).
+        replayed = msg.retain or (
+            self.fleet_link.replaying and not isinstance(message.payload, Heartbeat)
+        )
+        changes = device.apply(message, now=now, retained=replayed)
         if isinstance(beat := message.payload, Heartbeat) and not message.id_mismatch:
             self._quiet.remember(msg.topic, msg.payload, device, beat.device_type)
         self._device_changed(device, changes)

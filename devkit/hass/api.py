@@ -230,27 +230,34 @@ def run_flow(
     return dict(result)
 
 
-def set_options(api: HomeAssistantApi, entry_id: str, options: dict[str, Any]) -> bool:
-    """Change some of an entry's options through its options flow, as the UI would.
+def set_options(
+    api: HomeAssistantApi, entry_id: str, user_input: dict[str, Any]
+) -> bool:
+    """Change an entry's options through its options flow, as the UI would.
 
-    The form's other fields keep their current values. Returns False (and
-    cancels the flow) when the options hold these values already: the entry
-    reloads only when something changes.
+    What is not given is what the form holds, as the UI would send it back:
+    for voice_mqtt, the current value of every option with a default, and
+    the suggested value of the others (a bridge's id, a voice server URL),
+    which would be lost otherwise. Returns False, and cancels the flow, when
+    the form holds the given values already: the entry reloads only when
+    something changes.
     """
     path = "/api/config/config_entries/options/flow"
-    form = api.call("POST", path, {"handler": entry_id})
-    current = {
-        field["name"]: field.get("description", {}).get("suggested_value")
-        if "default" not in field
-        else field["default"]
-        for field in form["data_schema"]
-    }
-    if all(current.get(key) == value for key, value in options.items()):
-        api.call("DELETE", f"{path}/{form['flow_id']}")
-        return False
-    result = api.call("POST", f"{path}/{form['flow_id']}", options)
+    result = api.call("POST", path, {"handler": entry_id})
+    if result["type"] == "form":
+        shown: dict[str, Any] = {}
+        kept: dict[str, Any] = {}
+        for field in result.get("data_schema", []):
+            if "default" in field:
+                shown[field["name"]] = field["default"]
+            elif value := field.get("description", {}).get("suggested_value"):
+                shown[field["name"]] = kept[field["name"]] = value
+        if shown and all(shown.get(key) == value for key, value in user_input.items()):
+            api.call("DELETE", f"{path}/{result['flow_id']}")
+            return False
+        result = api.call("POST", f"{path}/{result['flow_id']}", {**kept, **user_input})
     if result["type"] != "create_entry":
-        raise ApiError(f"the options flow refused {options}: {result.get('errors')}")
+        raise ApiError(f"the options flow of {entry_id} ended with {result}")
     return True
 
 

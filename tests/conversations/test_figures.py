@@ -10,6 +10,7 @@ from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -21,7 +22,7 @@ from custom_components.voice_mqtt.conversations.figures import (
     EVENT_CONVERSATION,
     MAX_EVENT_TEXT,
 )
-from tests.test_rooms import PREFIX, ROOM, Room, ms
+from tests.test_rooms import PREFIX, ROOM, T0, Room, ms
 
 CONVERSATION = f"event.{PREFIX}_conversation"
 RESPONSE_TIME = f"sensor.{PREFIX}_response_time"
@@ -60,14 +61,16 @@ def talk(
         room.send(message_type, {**payload, "timestamp": ms(at + seconds)}, session)
 
 
+@pytest.mark.freeze_time(T0)
 async def test_a_turn_fires_one_event_and_shows_its_response_time(
     hass: HomeAssistant,
     integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     bus = async_capture_events(hass, EVENT_CONVERSATION)
-    room = Room(hass)
+    room = Room(hass, clock=freezer)
     room.send("state", {"state": "listening", "timestamp": ms(0)})
     await hass.async_block_till_done()
     assert state_of(hass, CONVERSATION) == STATE_UNKNOWN
@@ -164,3 +167,36 @@ async def test_the_figures_of_the_day_reset_at_midnight(
     await hass.async_block_till_done()
     assert state_of(hass, TURNS_TODAY) == "0"
     assert state_of(hass, MEAN_RESPONSE) == STATE_UNKNOWN
+
+
+@pytest.mark.freeze_time(T0)
+@pytest.mark.parametrize("step", [-1.0, 1.0, -3600.0])
+async def test_turns_on_a_clock_stepped_or_skewed_are_all_counted(
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    step: float,
+) -> None:
+    """A backend whose clock jumps between turns (NTP, a restored VM) loses none.
+
+    The second turn's wake word comes half a second after the first's last
+    message, stamped `step` seconds off: a new session all the same.
+    """
+    bus = async_capture_events(hass, EVENT_CONVERSATION)
+    talk(Room(hass, clock=freezer), "S1")
+    await hass.async_block_till_done()
+    freezer.tick(0.5)
+    second = Room(hass)
+    for message_type, payload in (
+        ("state", {"state": "wake_detected"}),
+        ("transcript/final", {"text": "and now?"}),
+        ("response", {"text": "Later."}),
+        ("state", {"state": "idle"}),
+    ):
+        stamp = int((dt_util.utcnow().timestamp() + step) * 1000)
+        second.send(message_type, {**payload, "timestamp": stamp}, "S2")
+    await hass.async_block_till_done()
+    assert [event.data["session_id"] for event in bus] == ["S1", "S2"]
+    assert state_of(hass, TURNS_TODAY) == "2"
+    assert bus[1].data["heard"] == "and now?"
+    assert bus[1].data["started"] == dt_util.utcnow().isoformat(), "not its clock"

@@ -26,7 +26,7 @@ from custom_components.voice_mqtt.conversations.history import (
 from custom_components.voice_mqtt.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from tests.test_rooms import ROOM, Room, ms
+from tests.test_rooms import ROOM, T0, Room, ms
 
 from .test_figures import talk
 
@@ -46,18 +46,24 @@ async def history(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
 
 
 async def turns(
-    hass: HomeAssistant, count: int, answer: str = "It is noon.", first: int = 0
+    hass: HomeAssistant,
+    clock: FrozenDateTimeFactory,
+    count: int,
+    answer: str = "It is noon.",
+    first: int = 0,
 ) -> None:
-    room = Room(hass)
+    """Count turns, ten seconds apart, each at the moments its timestamps say."""
+    room = Room(hass, clock=clock)
     for index in range(first, first + count):
         talk(room, f"S{index}", answer=f"{answer} {index}", at=index * 10)
     await hass.async_block_till_done()
 
 
+@pytest.mark.freeze_time(T0)
 async def test_a_turn_is_in_the_history(
-    hass: HomeAssistant, integration: MockConfigEntry
+    hass: HomeAssistant, integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    await turns(hass, 1)
+    await turns(hass, freezer, 1)
     found = await history(hass)
     assert found["room"] == ROOM
     (turn,) = found["turns"]
@@ -71,13 +77,14 @@ async def test_a_turn_is_in_the_history(
     assert "room" not in turn
 
 
+@pytest.mark.freeze_time(T0)
 async def test_the_history_survives_a_restart_written_in_batches(
     hass: HomeAssistant,
     integration: MockConfigEntry,
     hass_storage: dict[str, Any],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 2)
+    await turns(hass, freezer, 2)
     # Not written per turn...
     assert STORE_KEY not in hass_storage
     # ...but within SAVE_DELAY seconds.
@@ -85,7 +92,7 @@ async def test_the_history_survives_a_restart_written_in_batches(
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
     assert len(hass_storage[STORE_KEY]["data"]["rooms"][ROOM]) == 2
-    await turns(hass, 1, answer="Later", first=2)
+    await turns(hass, freezer, 1, answer="Later", first=2)
     # An unload writes at once what is left.
     assert await hass.config_entries.async_reload(integration.entry_id)
     await hass.async_block_till_done()
@@ -98,11 +105,15 @@ async def test_the_history_survives_a_restart_written_in_batches(
     ]
 
 
+@pytest.mark.freeze_time(T0)
 @pytest.mark.parametrize("entry_options", [{"history_turns": 3}])
 async def test_a_room_keeps_its_last_turns_and_calls_pick(
-    hass: HomeAssistant, entry_options: dict[str, Any], integration: MockConfigEntry
+    hass: HomeAssistant,
+    entry_options: dict[str, Any],
+    integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 5)
+    await turns(hass, freezer, 5)
     found = await history(hass)
     assert [turn["answer"] for turn in found["turns"]] == [
         "It is noon. 2",
@@ -118,10 +129,14 @@ async def test_a_room_keeps_its_last_turns_and_calls_pick(
     ]
 
 
+@pytest.mark.freeze_time(T0)
 async def test_long_answers_keep_a_room_within_its_bytes(
-    hass: HomeAssistant, integration: MockConfigEntry, hass_storage: dict[str, Any]
+    hass: HomeAssistant,
+    integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 30, answer="é" * 4000)
+    await turns(hass, freezer, 30, answer="é" * 4000)
     kept = (await history(hass, limit=500))["turns"]
     assert 0 < len(kept) < 30
     size = sum(len(json.dumps(turn, ensure_ascii=False).encode()) for turn in kept)
@@ -129,18 +144,21 @@ async def test_long_answers_keep_a_room_within_its_bytes(
     assert kept[-1]["answer"].endswith(" 29")
 
 
+@pytest.mark.freeze_time(T0)
 @pytest.mark.parametrize("entry_options", [{"history_turns": 0}])
 async def test_zero_turns_keeps_nothing(
     hass: HomeAssistant,
     entry_options: dict[str, Any],
     integration: MockConfigEntry,
     hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 2)
+    await turns(hass, freezer, 2)
     assert await hass.config_entries.async_unload(integration.entry_id)
     assert STORE_KEY not in hass_storage
 
 
+@pytest.mark.freeze_time(T0)
 async def test_an_unreadable_history_is_set_aside_with_a_repair(
     hass: HomeAssistant,
     mqtt_mock: Any,
@@ -148,6 +166,7 @@ async def test_an_unreadable_history_is_set_aside_with_a_repair(
     hass_storage: dict[str, Any],
     issue_registry: ir.IssueRegistry,
     tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     hass.config.config_dir = str(tmp_path)
     stored = tmp_path / ".storage" / STORE_KEY
@@ -162,7 +181,7 @@ async def test_an_unreadable_history_is_set_aside_with_a_repair(
     aside = Path(issue.translation_placeholders["path"])
     assert await hass.async_add_executor_job(aside.read_text) == '{"rooms": 5}'
     assert not await hass.async_add_executor_job(stored.exists)
-    await turns(hass, 1)
+    await turns(hass, freezer, 1)
     assert len((await history(hass))["turns"]) == 1
 
 
@@ -187,13 +206,15 @@ async def test_malformed_turns_are_skipped(
     assert (await history(hass))["turns"] == [good]
 
 
+@pytest.mark.freeze_time(T0)
 async def test_the_card_reads_it_over_the_websocket(
     hass: HomeAssistant,
     integration: MockConfigEntry,
     hass_ws_client: WebSocketGenerator,
     device_registry: dr.DeviceRegistry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 2)
+    await turns(hass, freezer, 2)
     room = device_registry.async_get_device_by_identifier(
         (DOMAIN, f"{integration.entry_id}_room_{ROOM}"), integration.entry_id
     )
@@ -218,12 +239,14 @@ async def test_the_card_reads_it_over_the_websocket(
         assert reply["error"]["code"] == "not_found"
 
 
+@pytest.mark.freeze_time(T0)
 async def test_diagnostics_count_turns_without_their_words(
     hass: HomeAssistant,
     integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    await turns(hass, 2)
+    await turns(hass, freezer, 2)
     diagnostics = await async_get_config_entry_diagnostics(hass, integration)
     assert diagnostics["history"] == {ROOM: 2}
     assert "noon" not in json.dumps(diagnostics)

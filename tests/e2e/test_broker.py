@@ -9,6 +9,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from devkit.broker import Broker, find_mosquitto
+from devkit.tls import make_server_certificate
 
 KINDS = ["amqtt"] + (["mosquitto"] if find_mosquitto() else [])
 
@@ -123,3 +124,52 @@ def test_users_and_an_acl_need_mosquitto(tmp_path: Path) -> None:
 def test_a_username_with_a_colon_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"mosquitto_passwd refused 'cc:ba'.*':'"):
         Broker(tmp_path, kind="mosquitto", users={"cc:ba": "s3"}).start()
+
+
+@pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
+def test_mosquitto_over_tls_keeps_retained_messages_through_a_kill(
+    tmp_path: Path,
+) -> None:
+    certificate = make_server_certificate(tmp_path / "tls")
+    broker = Broker(
+        tmp_path / "broker", kind="mosquitto", tls=certificate, save_on_change=True
+    )
+    with broker:
+        assert broker.tls_port
+        client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="tls")
+        # Checked as a bridge checks it: our CA, and the address dialled.
+        client.tls_set(ca_certs=str(certificate.cafile))
+        client.connect("127.0.0.1", broker.tls_port)
+        client.loop_start()
+        try:
+            info = client.publish("a/kept", b"through a kill", qos=1, retain=True)
+            info.wait_for_publish(30)
+            assert info.is_published()
+        finally:
+            client.loop_stop()
+            client.disconnect()
+        broker.kill()  # SIGKILL: nothing saved at the end
+        broker.start()
+        kept: list[bytes] = []
+        arrived = threading.Event()
+
+        def on_message(_c: paho.Client, _u: object, message: paho.MQTTMessage) -> None:
+            kept.append(message.payload)
+            arrived.set()
+
+        listener = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="after")
+        listener.on_message = on_message
+        listener.connect("127.0.0.1", broker.port)
+        listener.subscribe("a/kept", qos=1)
+        listener.loop_start()
+        try:
+            assert arrived.wait(30), "the retained message did not survive"
+        finally:
+            listener.loop_stop()
+            listener.disconnect()
+        assert kept == [b"through a kill"]
+
+
+def test_tls_and_saving_on_change_need_mosquitto(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="need mosquitto"):
+        Broker(tmp_path, kind="amqtt", save_on_change=True).start()

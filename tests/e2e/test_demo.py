@@ -62,10 +62,14 @@ class Demo:
         state: dict[str, Any] = {}
         client_id = f"{self.api.base_url}/"
         develop.onboard(self.api, state, client_id, save=lambda _state: None)
-        develop.configure_entries(
-            self.api, state, ("127.0.0.1", broker.port), save=lambda _state: None
-        )
-        develop.configure_demo(self.api)
+        if develop.configure_entries(
+            self.api,
+            state,
+            ("127.0.0.1", broker.port),
+            save=lambda _state: None,
+            options=develop.DEMO_OPTIONS,
+        ):
+            develop.wait_until_loaded(self.api)
         develop.wait_until_listening(self.api)
         simulator = develop.start_simulator(("127.0.0.1", broker.port), 3, 2)
         # Stopped before Home Assistant, as scripts/develop does.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from custom_components.voice_mqtt.models.room import (
     MAX_RESPONSE_CHARS,
     QUIET_TIMEOUT,
@@ -55,11 +57,13 @@ def test_state_changes_notify_once() -> None:
     room = Room("salon")
     assert room.state is None
     assert not room.active
-    assert apply(room, StateUpdate("listening", at(1))) == {RoomAspect.STATE}
+    assert apply(room, StateUpdate("listening", at(-0.2))) == {RoomAspect.STATE}
     assert room.active
-    assert room.state_changed == at(1)
+    assert room.state_changed == at(-0.2), "stamped 0.2 s before it came: believed"
     assert apply(room, StateUpdate("listening", at(2))) == set()
-    assert room.state_changed == at(1), "no change, no new change time"
+    assert room.state_changed == at(-0.2), "no change, no new change time"
+    assert apply(room, StateUpdate("processing", at(-5))) == {RoomAspect.STATE}
+    assert room.state_changed == T0, "5 s off: another clock, not believed"
     # Back to idle: the turn is over too.
     assert apply(room, StateUpdate("idle")) == {RoomAspect.STATE, RoomAspect.TURN}
     assert room.state_changed == T0, "received time when the message has none"
@@ -85,19 +89,51 @@ def test_an_ended_session_cannot_come_back() -> None:
     assert (room.session_id, room.state) == ("S2", "listening")
 
 
-def test_an_older_session_heard_late_does_not_take_over() -> None:
+def replay(room: Room, payload: VoicePayload, session: str = "S1") -> set[RoomAspect]:
+    """Deliver a message from the broker's store, as on a (re)connect."""
+    message = VoiceMessage(room.room_id, session, TYPES[type(payload)], payload)
+    return room.apply(message, now=0.0, received=T0, retained=True)
+
+
+def test_an_older_session_replayed_does_not_take_over() -> None:
     room = Room("salon")
     apply(room, StateUpdate("processing", at(100)), "S2")
-    assert apply(room, StateUpdate("idle", at(5)), "S1") == set()
+    assert replay(room, StateUpdate("idle", at(5)), "S1") == set()
     assert room.session_id == "S2"
-    # Without timestamps the later arrival is the latest session; it ends the
-    # turn of the one before.
-    assert apply(room, StateUpdate("idle"), "S3") == {RoomAspect.STATE, RoomAspect.TURN}
-    assert room.session_id == "S3"
+    # A newer one replayed does; so does one without timestamps (the later
+    # arrival is the latest session), and either ends the turn before it.
+    assert replay(room, StateUpdate("listening", at(200)), "S3") == {
+        RoomAspect.STATE,
+        RoomAspect.TURN,
+    }
+    assert apply(room, StateUpdate("idle"), "S4") == {RoomAspect.STATE, RoomAspect.TURN}
+    assert room.session_id == "S4"
+
+
+def test_replays_in_any_order_leave_the_newest_session() -> None:
+    room = Room("salon")
+    replay(room, StateUpdate("listening", at(300)), "S3")
+    replay(room, StateUpdate("idle", at(100)), "S1")
+    replay(room, StateUpdate("processing", at(200)), "S2")
+    assert (room.session_id, room.state) == ("S3", "listening")
+
+
+@pytest.mark.parametrize("behind", [1.0, 3600.0])
+def test_a_new_session_heard_live_takes_over_whatever_its_clock(
+    behind: float,
+) -> None:
+    """Its service's clock is behind the last session's newest timestamp."""
+    room = Room("salon")
+    apply(room, StateUpdate("processing", at(100)), "S1")
+    apply(room, StateUpdate("idle", at(101)), "S1")
+    changes = apply(room, StateUpdate("wake_detected", at(101.5 - behind)), "S2")
+    assert RoomAspect.STATE in changes
+    assert (room.session_id, room.state) == ("S2", "wake_detected")
 
 
 def test_events_fire_whatever_the_session() -> None:
     room = Room("salon")
+    apply(room, StateUpdate("listening", at(1)), "S1")
     apply(room, StateUpdate("listening", at(10)), "S2")
     changes = apply(room, DisplayAction("clock", {"tz": "UTC"}, at(1)), "S1")
     assert changes == {RoomAspect.DISPLAY_ACTION}

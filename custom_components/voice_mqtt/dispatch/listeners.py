@@ -22,7 +22,8 @@ type Key = tuple[Scope, str, str]
 class BridgeAspect(StrEnum):
     """Parts of the bridge that entities show."""
 
-    CONNECTION = "connection"
+    CONNECTION = "connection"  # Home Assistant's broker, or the fleet's link
+    FLEET_LINK = "fleet_link"  # the broker bridge that carries the fleet
     DEVICES_ONLINE = "devices_online"
     TURNS = "turns"  # the figures of the day
 

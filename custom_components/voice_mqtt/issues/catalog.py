@@ -26,6 +26,7 @@ class IssueKind(StrEnum):
     BACKEND_SILENT = "backend_silent"  # no voice traffic while devices are online
     HISTORY_UNREADABLE = "history_unreadable"  # the history file was set aside
     DEVICE_FLAPPING = "device_flapping"  # one device keeps losing its connection
+    FLEET_LINK_DOWN = "fleet_link_down"  # the broker bridge to the fleet is down
 
 
 def issue_id(entry_id: str, kind: IssueKind, subject: str | None = None) -> str:

@@ -14,7 +14,7 @@ Two repair issues, both free in the steady state:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -42,15 +42,19 @@ class TrafficHealth:
         hass: HomeAssistant,
         entry: ConfigEntry,
         settings: Settings,
-        rooms: Mapping[str, Room],
-        online: set[str],
+        fleet: tuple[Mapping[str, Room], set[str]],
+        link_down: Callable[[], bool],
     ) -> None:
-        """Watch the hub's rooms, and the ids of the devices online."""
+        """Watch the hub's rooms and the ids of the devices online.
+
+        While link_down() the fleet cannot be heard: that is the fleet link's
+        issue, not a silent backend's.
+        """
         self._hass = hass
         self._entry = entry
         self._settings = settings
-        self._rooms = rooms
-        self._online = online
+        self._rooms, self._online = fleet
+        self._link_down = link_down
         scheme = settings.scheme
         self._own = tuple(
             f"{root}/"
@@ -120,7 +124,7 @@ class TrafficHealth:
     def _check_silence(self, _now: datetime | None = None) -> None:
         minutes = self._settings.backend_silent_minutes
         heard = [room.heard for room in self._rooms.values() if room.heard is not None]
-        if not minutes or not heard:
+        if not minutes or not heard or self._link_down():
             return
         quiet = self._hass.loop.time() - max(heard) > minutes * 60
         silent = quiet and bool(self._online)

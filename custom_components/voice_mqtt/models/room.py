@@ -26,7 +26,7 @@ from ..protocol import (
     TranscriptStage,
     VoiceMessage,
 )
-from .turn import Mark, Outcome, Turn, TurnRecorder
+from .turn import Mark, Outcome, Turn, TurnRecorder, moment
 
 # A session that says nothing for this long is over, whatever it last said.
 QUIET_TIMEOUT: Final = 60.0
@@ -148,12 +148,17 @@ class Room:
         received: datetime,
         retained: bool = False,
     ) -> set[RoomAspect]:
-        """Apply one message; return the aspects that changed."""
+        """Apply one message; return the aspects that changed.
+
+        retained: delivered from the broker's store (a replay), not live.
+        """
         self.heard = now
         payload = message.payload
         # Display actions and tool runs happened, whichever session they belong to.
         changes = self._record_event(message, retained)
-        switched = self._follow_session(message.session_id, payload.timestamp)
+        switched = self._follow_session(
+            message.session_id, payload.timestamp, replayed=retained
+        )
         if switched is None:
             return changes
         changes |= switched
@@ -161,8 +166,9 @@ class Room:
             self.session_time is None or payload.timestamp > self.session_time
         ):
             self.session_time = payload.timestamp
-        self.turns.observe(message, now=now, received=received)
-        if (aspect := self._apply_to_session(message, received)) is not None:
+        mark = Mark(payload.timestamp, received, now, retained)
+        self.turns.observe(message, now=now, received=received, replayed=retained)
+        if (aspect := self._apply_to_session(message, mark)) is not None:
             changes.add(aspect)
         if isinstance(payload, StateUpdate) and payload.state == IDLE:
             changes |= self._end_turn(Outcome.COMPLETED)
@@ -190,9 +196,7 @@ class Room:
             return {RoomAspect.TOOL_EXECUTED}
         return set()
 
-    def _apply_to_session(
-        self, message: VoiceMessage, received: datetime
-    ) -> RoomAspect | None:
+    def _apply_to_session(self, message: VoiceMessage, mark: Mark) -> RoomAspect | None:
         """Apply a message of the current session; return what it changed."""
         payload = message.payload
         match payload:
@@ -200,7 +204,7 @@ class Room:
                 if payload.state == self.state:
                     return None
                 self.state = payload.state
-                self.state_changed = payload.timestamp or received
+                self.state_changed = moment(mark)
                 return RoomAspect.STATE
             case Transcript():
                 if self._apply_transcript(message.session_id, payload):
@@ -274,19 +278,26 @@ class Room:
         return {RoomAspect.TURN}
 
     def _follow_session(
-        self, session_id: str, timestamp: datetime | None
+        self, session_id: str, timestamp: datetime | None, *, replayed: bool
     ) -> set[RoomAspect] | None:
-        """Make session_id current if it is the latest; None if it is not."""
+        """Make session_id current if it is the latest; None if it is not.
+
+        A new session heard live is the latest, whatever its timestamps say:
+        the backend's two services stamp two clocks, which differ by a second
+        or more and are stepped back now and then. Timestamps decide only
+        between replayed messages (the broker's store, in any order).
+        """
         if session_id == self.session_id:
             return set()
         if session_id in self._ended_sessions:
             return None
         if (
-            timestamp is not None
+            replayed
+            and timestamp is not None
             and self.session_time is not None
             and timestamp < self.session_time
         ):
-            # An older session heard late (e.g. retained messages on restart).
+            # An older session replayed (retained messages on a (re)connect).
             self._ended_sessions.append(session_id)
             return None
         changes = {RoomAspect.STATE}

@@ -17,6 +17,7 @@ from ..const import (
     CONF_BASE,
     CONF_BROKER_HEALTH,
     CONF_DEVICE_PREFIX,
+    CONF_FLEET_LINK,
     CONF_HEARTBEAT_TIMEOUT,
     CONF_HISTORY_TURNS,
     CONF_LEGACY_TOPICS,
@@ -64,6 +65,8 @@ class Settings:
     backend_silent_minutes: int = DEFAULT_BACKEND_SILENT_MINUTES
     broker_health: bool = False
     history_turns: int = DEFAULT_HISTORY_TURNS
+    # The bridge that carries the fleet (its remote client id); "" for the only one.
+    fleet_link: str = ""
     # The voice server devices' buttons wake them to; None: no buttons.
     ws_url: str | None = None
 
@@ -101,6 +104,7 @@ class Settings:
             ),
             broker_health=options.get(CONF_BROKER_HEALTH, False),
             history_turns=int(options.get(CONF_HISTORY_TURNS, DEFAULT_HISTORY_TURNS)),
+            fleet_link=str(options.get(CONF_FLEET_LINK) or "").strip(),
             # The options flow stores only a valid URL; a hand-edited one that
             # is not is no URL.
             ws_url=url if is_websocket_url(url := options.get(CONF_WS_URL)) else None,

@@ -5,8 +5,15 @@ the current session does from its first sign of activity until the room is
 idle again, the session goes quiet, or another session takes over; then it
 hands back one Turn.
 
-Times are measured on the backend's clock when both ends carry a timestamp
-(what the backend took), else on the moments Home Assistant received them.
+A session's messages come from two services on two hosts, the wake-word
+service (wake_detected, the transcript) and the AI gateway (processing,
+actions, the answer), each stamping its own clock (protocol.md section 4).
+So a payload timestamp is used only where it agrees with the moment Home
+Assistant received the message, within CLOCK_TOLERANCE: then it is the better
+figure, free of delivery jitter. Where it does not, the clocks differ, and the
+moments of receipt are the one clock there is. A replayed message (from the
+broker's store) has no moment of receipt worth the name: its timestamp is all
+there is.
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from ..protocol import (
 
 # A turn remembers at most this many tool runs and display actions.
 MAX_RECORDED: Final = 32
+# Seconds by which a payload's clock may differ from the moments of receipt
+# and still be believed. Half a second: above delivery jitter and a busy Home
+# Assistant's pauses (full garbage collections take 0.2-0.45 s,
+# docs/performance.md), below the skews seen between the backend's two
+# services (a second or more, protocol.md section 4).
+CLOCK_TOLERANCE: Final = 0.5
 
 
 class Outcome(StrEnum):
@@ -58,15 +71,36 @@ class Mark:
     timestamp: datetime | None
     received: datetime
     monotonic: float
+    # Delivered from the broker's store: received says nothing of when.
+    replayed: bool = False
+
+
+def moment(mark: Mark) -> datetime:
+    """Return when it happened: its timestamp where that agrees with its receipt."""
+    if mark.timestamp is not None and (
+        mark.replayed
+        or abs((mark.timestamp - mark.received).total_seconds()) <= CLOCK_TOLERANCE
+    ):
+        return mark.timestamp
+    return mark.received
 
 
 def seconds_between(start: Mark, end: Mark) -> float:
-    """Return the time from start to end, on the backend's clock if both say."""
-    if start.timestamp is not None and end.timestamp is not None:
-        elapsed = (end.timestamp - start.timestamp).total_seconds()
-        if elapsed >= 0:
-            return elapsed
-    return max(0.0, end.monotonic - start.monotonic)
+    """Return the time from start to end, on one clock.
+
+    The payloads' clock where both ends carry one and it agrees with the
+    moments of receipt (the two ends may come from the two services, whose
+    clocks differ); else the moments of receipt.
+    """
+    received = max(0.0, end.monotonic - start.monotonic)
+    if start.timestamp is None or end.timestamp is None:
+        return received
+    stamped = (end.timestamp - start.timestamp).total_seconds()
+    if stamped < 0:
+        return received
+    if start.replayed or end.replayed or abs(stamped - received) <= CLOCK_TOLERANCE:
+        return stamped
+    return received
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +140,17 @@ class TurnRecorder:
         """Tell whether a turn is under way."""
         return self.start is not None
 
-    def observe(self, message: VoiceMessage, *, now: float, received: datetime) -> None:
+    def observe(
+        self,
+        message: VoiceMessage,
+        *,
+        now: float,
+        received: datetime,
+        replayed: bool = False,
+    ) -> None:
         """Note a message of the room's current session."""
         payload = message.payload
-        mark = Mark(payload.timestamp, received, now)
+        mark = Mark(payload.timestamp, received, now, replayed)
         if self.start is None or self.session_id != message.session_id:
             if isinstance(payload, OverlayHint) or (
                 isinstance(payload, StateUpdate) and payload.state == IDLE
@@ -156,8 +197,8 @@ class TurnRecorder:
             answer=answer,
             tools=tuple(self.tools),
             display_actions=tuple(self.display_actions),
-            started=start.timestamp or start.received,
-            ended=end.timestamp or end.received,
+            started=moment(start),
+            ended=moment(end),
             response_time=(
                 None
                 if self.heard_end is None or self.first_word is None

@@ -53,9 +53,11 @@ from .payloads import (
 )
 from .shapes import HeartbeatShape
 from .sys_topics import (
+    BRIDGE_STATE_FILTER,
     SYS_TOPICS,
     BrokerFigure,
     BrokerValue,
+    parse_bridge_state,
     parse_sys_message,
 )
 from .topics import (
@@ -101,6 +103,7 @@ from .values import (
 
 __all__ = [
     "ANNOUNCE_LEVEL",
+    "BRIDGE_STATE_FILTER",
     "DEFAULT_ADMIN_PREFIX",
     "DEFAULT_BASE",
     "DEFAULT_DEVICE_PREFIX",
@@ -163,6 +166,7 @@ __all__ = [
     "is_websocket_url",
     "milliseconds",
     "normalize_mac",
+    "parse_bridge_state",
     "parse_device_message",
     "parse_device_payload",
     "parse_sys_message",

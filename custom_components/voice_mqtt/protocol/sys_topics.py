@@ -2,7 +2,9 @@
 
 mosquitto publishes plain-text figures on `$SYS/broker/...` every sys_interval
 (10 s by default). voice_mqtt reads four of them; other brokers publish other
-layouts or none. Pure Python: no Home Assistant import.
+layouts or none. mosquitto also publishes, retained, the state of each of its
+bridges to another broker (`1` connected, `0` not) when the bridge's
+notifications are on. Pure Python: no Home Assistant import.
 """
 
 from __future__ import annotations
@@ -31,6 +33,30 @@ SYS_TOPICS: Final = {
 }
 
 type BrokerValue = int | float | str
+
+# mosquitto's default notification topic of a bridge, by its remote client id.
+BRIDGE_STATE_FILTER: Final = "$SYS/broker/connection/+/state"
+_BRIDGE_PREFIX: Final = "$SYS/broker/connection/"
+_BRIDGE_SUFFIX: Final = "/state"
+
+
+def parse_bridge_state(topic: str, raw: bytes | bytearray | str) -> tuple[str, bool]:
+    """Return a bridge's remote client id and whether it is connected, or raise."""
+    if not (topic.startswith(_BRIDGE_PREFIX) and topic.endswith(_BRIDGE_SUFFIX)):
+        raise ProtocolError(Rejection.INVALID_TOPIC, "not a bridge's state")
+    client_id = topic[len(_BRIDGE_PREFIX) : -len(_BRIDGE_SUFFIX)]
+    if not client_id or "/" in client_id:
+        raise ProtocolError(Rejection.INVALID_ID, "not a bridge's client id")
+    value = bytes(raw) if isinstance(raw, bytes | bytearray) else raw.encode()
+    match value.strip():
+        case b"1":
+            return client_id, True
+        case b"0":
+            return client_id, False
+        case _:
+            raise ProtocolError(
+                Rejection.INVALID_FIELD, "a bridge's state must be 0 or 1"
+            )
 
 
 def _invalid(figure: BrokerFigure, expected: str) -> ProtocolError:
