@@ -59,8 +59,7 @@ class VoiceMqttButton(VoiceMqttEntity[Device], ButtonEntity):
         if (mac := hub.registry.mac(self.object_id)) is None:
             raise invalid("device_without_mac", device=self.object_id)
         await async_ws_start(
-            self.hass,
-            hub.settings.scheme,
+            hub,
             mac,
             encoded(ws_start_payload(url, DEFAULT_WS_VERSION)),
         )

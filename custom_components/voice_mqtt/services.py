@@ -42,7 +42,6 @@ from .protocol import (
     MAX_PAYLOAD_BYTES,
     IdentifierError,
     ProtocolError,
-    TopicScheme,
     VoiceType,
     check_storable,
     command_payload,
@@ -243,9 +242,15 @@ class Target:
 
 
 async def publish(hub: VoiceMqttHub, topic: str, payload: str, qos: int) -> None:
-    """Publish once and wait for the broker's acknowledgement, or raise."""
+    """Publish once and wait for the broker's acknowledgement, or raise.
+
+    Not while the bridge that carries the fleet is down: Home Assistant's
+    broker would acknowledge the message, and no device would ever get it.
+    """
     if not connected(hub.hass):
         raise failed("mqtt_not_connected", topic=topic)
+    if hub.fleet_link.down:
+        raise failed("fleet_link_down", topic=topic, bridge=hub.fleet_link.name or "")
     try:
         async with asyncio.timeout(PUBLISH_TIMEOUT):
             await mqtt.async_publish(hub.hass, topic, payload, qos, retain=False)
@@ -309,8 +314,7 @@ async def _async_ws_start(call: ServiceCall) -> ServiceResponse:
     if not is_websocket_url(url):
         raise invalid("invalid_url", url=shown(url))
     return await async_ws_start(
-        call.hass,
-        settings.scheme,
+        target.hub,
         mac,
         encoded(ws_start_payload(url, call.data[ATTR_VERSION])),
         attempt_timeout=call.data[ATTR_TIMEOUT],
@@ -319,8 +323,7 @@ async def _async_ws_start(call: ServiceCall) -> ServiceResponse:
 
 
 async def async_ws_start(
-    hass: HomeAssistant,
-    scheme: TopicScheme,
+    hub: VoiceMqttHub,
     mac: str,
     payload: str,
     *,
@@ -334,12 +337,17 @@ async def async_ws_start(
     with its reason, the last as an error, and raised translated. Returns the
     topic, the attempts made and the milliseconds it took.
     """
-    topic = scheme.ws_start_topic(mac)
+    hass = hub.hass
+    topic = hub.settings.scheme.ws_start_topic(mac)
     started = hass.loop.time()
     for attempt in range(1, attempts + 1):
         try:
             if not connected(hass):
                 reason, error = "not_connected", ""
+            elif hub.fleet_link.down:
+                # Acknowledged by Home Assistant's broker, and lost: the link
+                # may be back by the next attempt.
+                reason, error = "fleet_link_down", ""
             else:
                 async with asyncio.timeout(attempt_timeout):
                     await mqtt.async_publish(

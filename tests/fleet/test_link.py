@@ -14,6 +14,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -21,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+from pytest_homeassistant_custom_component.typing import MqttMockHAClient
 
 from custom_components.voice_mqtt.const import DOMAIN, EVENT_DISPLAY_ACTION
 from custom_components.voice_mqtt.fleet.link import ISSUE_AFTER, REPLAY_WINDOW
@@ -252,3 +254,42 @@ async def test_a_silent_backend_is_not_blamed_while_the_link_is_down(
         if domain == DOMAIN
     }
     assert issues == {"fleet_link_down"}
+
+
+async def test_actions_refuse_while_the_link_is_down(
+    hass: HomeAssistant, integration: MockConfigEntry, mqtt_mock: MqttMockHAClient
+) -> None:
+    """Home Assistant's broker would take the command, and no device would get it."""
+    link(hass, "1")
+    link(hass, "0")
+    await hass.async_block_till_done()
+    mqtt_mock.async_publish.reset_mock()
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "send_command",
+            {"device": "VR_1", "command": "play"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "fleet_link_down"
+    assert err.value.translation_placeholders["bridge"] == BRIDGE
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "ws_start",
+            {
+                "device": "cc:ba:97:11:0e:84",
+                "url": "wss://voice.example/ws",
+                "retries": 0,
+            },
+            blocking=True,
+        )
+    assert err.value.translation_key == "ws_start_fleet_link_down"
+    mqtt_mock.async_publish.assert_not_called()
+
+    link(hass, "1")
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        DOMAIN, "send_command", {"device": "VR_1", "command": "play"}, blocking=True
+    )
+    assert mqtt_mock.async_publish.call_args[0][0] == "devices/VR_1/commands/play"
