@@ -12,6 +12,7 @@ from typing import Any
 from unittest.mock import Mock, PropertyMock, patch
 
 from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -47,6 +48,22 @@ def auto_enable_custom_integrations(request: pytest.FixtureRequest) -> None:
     if "recorder_mock" in request.fixturenames:
         request.getfixturevalue("recorder_mock")
     request.getfixturevalue("enable_custom_integrations")
+
+
+@pytest.fixture
+def platforms() -> list[Platform] | None:
+    """The platforms the entry loads; None: all. A platform's tests name theirs."""
+    return None
+
+
+@pytest.fixture(autouse=True)
+def only_these_platforms(platforms: list[Platform] | None) -> Generator[None]:
+    """Load only the platforms asked for, from set-up to the unload after the test."""
+    if platforms is None:
+        yield
+        return
+    with patch("custom_components.voice_mqtt.PLATFORMS", platforms):
+        yield
 
 
 @pytest.fixture

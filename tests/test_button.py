@@ -7,7 +7,6 @@ devices have one, and what happens without a URL or when every try fails.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 from unittest.mock import patch
 
@@ -33,20 +32,18 @@ from tests.common import (
     disconnect,
     published,
     send,
-    snapshot_platform_entities,
 )
-from tests.test_contract import T0, _play_the_scenario as play_the_scenario
+from tests.scenario import snapshot_the_platform
 
 URL = "wss://voice.example/ws"
 MAC = "cc:ba:97:11:0e:84"
 BUTTON = "button.cc_ba_97_11_0e_84_start_voice_channel"
 
 
-@pytest.fixture(autouse=True)
-def only_this_platform() -> Generator[None]:
-    """Load the button platform alone (from set-up to the unload after the test)."""
-    with patch("custom_components.voice_mqtt.PLATFORMS", [Platform.BUTTON]):
-        yield
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """The button platform alone."""
+    return [Platform.BUTTON]
 
 
 @pytest.fixture
@@ -62,10 +59,7 @@ async def test_buttons(
     snapshot: SnapshotAssertion,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    freezer.move_to(T0)
-    play_the_scenario(hass, freezer)
-    await hass.async_block_till_done()
-    await snapshot_platform_entities(hass, integration.entry_id, snapshot)
+    await snapshot_the_platform(hass, integration.entry_id, snapshot, freezer)
 
 
 async def press(hass: HomeAssistant, entity_id: str = BUTTON) -> None:

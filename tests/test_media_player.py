@@ -8,10 +8,8 @@ the groups sessions make, and the errors that publish nothing.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.media_player import (
@@ -64,10 +62,9 @@ from tests.common import (
     reconnect,
     remove_device_in_ui,
     send,
-    snapshot_platform_entities,
 )
 from tests.conftest import DEFAULT_DATA
-from tests.test_contract import T0, _play_the_scenario as play_the_scenario
+from tests.scenario import snapshot_the_platform
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 STAMP = NOW.isoformat()  # how commands are stamped, frozen at NOW
@@ -80,11 +77,10 @@ FEATURES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def only_this_platform() -> Generator[None]:
-    """Load the media player platform alone (from set-up to the unload after)."""
-    with patch("custom_components.voice_mqtt.PLATFORMS", [Platform.MEDIA_PLAYER]):
-        yield
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """The media player platform alone."""
+    return [Platform.MEDIA_PLAYER]
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -94,10 +90,7 @@ async def test_media_players(
     snapshot: SnapshotAssertion,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    freezer.move_to(T0)
-    play_the_scenario(hass, freezer)
-    await hass.async_block_till_done()
-    await snapshot_platform_entities(hass, integration.entry_id, snapshot)
+    await snapshot_the_platform(hass, integration.entry_id, snapshot, freezer)
 
 
 # Helpers -----------------------------------------------------------------------

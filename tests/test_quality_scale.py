@@ -50,7 +50,7 @@ from custom_components.voice_mqtt.diagnostics import (
 from custom_components.voice_mqtt.hub import VoiceMqttHub
 from tests.common import disconnect, reconnect, remove_device_in_ui, send
 from tests.conftest import DEFAULT_DATA
-from tests.test_contract import T0, _play_the_scenario as play_the_scenario
+from tests.scenario import T0, play_the_scenario
 
 ROOT = Path(__file__).parents[1]
 PACKAGE = ROOT / "custom_components" / "voice_mqtt"

@@ -1,14 +1,11 @@
 """The sensor platform: every sensor of a fleet, snapshotted as users get them.
 
 State, entity registry entry and device entry of each, after the entity
-contract's scenario (tests/test_contract.py): rooms that talk, devices that
+contract's scenario (tests/scenario.py): rooms that talk, devices that
 play, idle and die.
 """
 
 from __future__ import annotations
-
-from collections.abc import Generator
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import Platform
@@ -17,15 +14,13 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from tests.common import snapshot_platform_entities
-from tests.test_contract import T0, _play_the_scenario as play_the_scenario
+from tests.scenario import snapshot_the_platform
 
 
-@pytest.fixture(autouse=True)
-def only_this_platform() -> Generator[None]:
-    """Load the sensor platform alone (from set-up to the unload after the test)."""
-    with patch("custom_components.voice_mqtt.PLATFORMS", [Platform.SENSOR]):
-        yield
+@pytest.fixture
+def platforms() -> list[Platform]:
+    """The sensor platform alone."""
+    return [Platform.SENSOR]
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -35,7 +30,4 @@ async def test_sensors(
     snapshot: SnapshotAssertion,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    freezer.move_to(T0)
-    play_the_scenario(hass, freezer)
-    await hass.async_block_till_done()
-    await snapshot_platform_entities(hass, integration.entry_id, snapshot)
+    await snapshot_the_platform(hass, integration.entry_id, snapshot, freezer)

@@ -41,6 +41,7 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .compat import vol
+from .protocol import IDLE, PAUSED, PLAYING
 from .registry.automation_targets import (
     CONNECTIVITY,
     CONVERSATION,
@@ -58,7 +59,7 @@ CONF_SUCCESS: Final = "success"
 CONF_ACTION_TYPE: Final = "action_type"
 
 # The statuses devices report; the UI offers them, any other is accepted.
-KNOWN_STATUSES: Final = ("idle", "playing", "paused")
+KNOWN_STATUSES: Final = (IDLE, PLAYING, PAUSED)
 
 # States that say nothing of the room or device: before its first message
 # after a restart or reload, and while the broker is away. A change from one

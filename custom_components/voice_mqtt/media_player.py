@@ -30,8 +30,8 @@ from .const import DOMAIN, PLAYER_KEY, Scope
 from .dispatch.timers import wall_clock
 from .entity import HubEntityDescription, VoiceMqttEntity, async_add_hub_entities
 from .hub import VoiceMqttConfigEntry
-from .models.device import PAUSED, PLAYING, Device, DeviceAspect
-from .protocol import milliseconds
+from .models.device import Device, DeviceAspect
+from .protocol import IDLE, PAUSED, PLAYING, milliseconds
 from .services import async_send_command, invalid
 
 # Entities only read the hub's models; commands go out on MQTT one at a time
@@ -43,7 +43,7 @@ PARALLEL_UPDATES = 0
 _STATES: Final = {
     PLAYING: MediaPlayerState.PLAYING,
     PAUSED: MediaPlayerState.PAUSED,
-    "idle": MediaPlayerState.IDLE,
+    IDLE: MediaPlayerState.IDLE,
     "buffering": MediaPlayerState.BUFFERING,
 }
 # A new session's id: one topic level, unique, sortable by when it was made.

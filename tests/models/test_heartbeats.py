@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 import json
 
-from custom_components.voice_mqtt.models.device import (
-    Device,
-    DeviceAspect,
-)
+from custom_components.voice_mqtt.models.device import Device, DeviceAspect
 from custom_components.voice_mqtt.models.heartbeats import QuietHeartbeats
-from custom_components.voice_mqtt.protocol import (
-    Announce,
-    DeviceEvent,
-    DeviceMessage,
-    DevicePayload,
-    DeviceStatus,
-    DeviceTopicType,
-    Heartbeat,
-    LastWill,
-)
-
-T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-TOPICS = {
-    Announce: DeviceTopicType.ANNOUNCE,
-    DeviceStatus: DeviceTopicType.STATUS,
-    Heartbeat: DeviceTopicType.HEARTBEAT,
-    DeviceEvent: DeviceTopicType.EVENTS,
-    LastWill: DeviceTopicType.LWT,
-}
-
-
-def apply(
-    device: Device, payload: DevicePayload, *, retained: bool = False, now: float = 0
-) -> set[DeviceAspect]:
-    message = DeviceMessage(device.device_id, TOPICS[type(payload)], payload)
-    return device.apply(message, now=now, retained=retained)
+from custom_components.voice_mqtt.protocol import Announce, Heartbeat, LastWill
+from tests.models.test_device import T0, apply
 
 
 def test_an_identical_heartbeat_only_moves_the_clock() -> None:

@@ -44,21 +44,6 @@ from custom_components.voice_mqtt.protocol import (
 V1 = TopicScheme()
 V0 = V1.legacy()
 
-# Identifiers that can be one topic level.
-ids = st.text(
-    alphabet=st.characters(
-        blacklist_characters="/+#", blacklist_categories=("Cc", "Cs")
-    ),
-    min_size=1,
-    max_size=128,
-)
-schemes = st.builds(
-    TopicScheme,
-    version=st.one_of(st.just(""), ids),
-    base=ids,
-    device_prefix=ids,
-)
-
 
 @settings(max_examples=300)
 @given(st.text(max_size=200), st.binary(max_size=300))

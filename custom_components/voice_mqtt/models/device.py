@@ -15,6 +15,8 @@ from typing import Any, Final
 
 from ..protocol import (
     OFFLINE,
+    PAUSED,
+    PLAYING,
     Announce,
     DeviceEvent,
     DeviceMessage,
@@ -32,9 +34,6 @@ from .presence import (
 NO_SESSION: Final = "none"
 # Device types that play media whatever their status has said so far.
 PLAYING_TYPES: Final = frozenset({"vr"})
-# Statuses that say a device plays media (protocol.md section 4).
-PLAYING: Final = "playing"
-PAUSED: Final = "paused"
 
 
 class DeviceAspect(StrEnum):

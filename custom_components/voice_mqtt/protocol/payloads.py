@@ -17,6 +17,9 @@ from .values import MAX_NAME_LENGTH, epoch_ms
 
 # The status a device's Last Will and its clean goodbye say.
 OFFLINE: Final = "offline"
+# Statuses of a device that plays media (protocol.md section 4); idle is IDLE.
+PLAYING: Final = "playing"
+PAUSED: Final = "paused"
 
 # Assistant states of a voice session that the models act on (protocol.md
 # section 1); any other is shown as it comes.
